@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from clients.models import Client, ImportJob, Segment, Transaction
+
+
+@admin.register(Segment)
+class SegmentAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "model_r", "model_alpha", "model_a", "model_b", "model_fitted_at"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Client)
+class ClientAdmin(SimpleHistoryAdmin):
+    list_display = ["external_id", "name", "segment", "status", "abc_class", "last_purchase_on", "manager"]
+    list_filter = ["status", "abc_class", "segment", "do_not_contact"]
+    search_fields = ["external_id", "name", "phone", "email"]
+    raw_id_fields = ["manager"]
+    list_select_related = ["segment", "manager"]
+    show_full_result_count = False
+    readonly_fields = [
+        "first_purchase_on", "last_purchase_on", "purchase_days", "revenue", "margin",
+        "cycle_days", "status", "due_on", "created_at", "updated_at",
+    ]
+
+
+@admin.register(Transaction)
+class TransactionAdmin(admin.ModelAdmin):
+    list_display = ["date", "client", "amount", "margin", "promo_code", "external_id"]
+    raw_id_fields = ["client", "import_job"]
+    search_fields = ["external_id", "promo_code", "client__external_id"]
+    date_hierarchy = "date"
+    show_full_result_count = False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "original_name", "state", "total_rows", "error_count", "created_by"]
+    list_filter = ["kind", "state"]
+    readonly_fields = [f.name for f in ImportJob._meta.fields]

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from clients.models import AbcClass, Client, Segment, Status
+from reactivation.roles import Role
+
+
+def _managers(request) -> QuerySet:
+    return get_user_model().objects.filter(groups__name=Role.MANAGER, is_active=True).order_by("first_name", "username")
+
+
+class ClientFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    segment = django_filters.ModelChoiceFilter(queryset=Segment.objects.all(), label=_("Segment"), empty_label=_("All segments"))
+    status = django_filters.ChoiceFilter(choices=Status.choices, label=_("Status"), empty_label=_("Any status"))
+    manager = django_filters.ModelChoiceFilter(queryset=_managers, label=_("Manager"), empty_label=_("Any manager"))
+    abc_class = django_filters.ChoiceFilter(choices=AbcClass.choices, label=_("ABC class"), empty_label=_("Any class"))
+    sort = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        empty_label=_("Name"),
+        fields=(
+            ("name", "name"),
+            ("last_purchase_on", "last_purchase_on"),
+            ("revenue", "revenue"),
+            ("cycle_days", "cycle_days"),
+            ("due_on", "due_on"),
+            ("purchase_days", "purchase_days"),
+        ),
+        field_labels={
+            "name": _("Name"),
+            "last_purchase_on": _("Last purchase"),
+            "revenue": _("Revenue"),
+            "cycle_days": _("Cycle"),
+            "due_on": _("Status due on"),
+            "purchase_days": _("Purchase days"),
+        },
+    )
+
+    class Meta:
+        model = Client
+        fields = ["q", "segment", "status", "manager", "abc_class"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """One box over name, phone, email and external id."""
+        value = value.strip()
+        if not value:
+            return queryset
+        query = Q(name__icontains=value) | Q(email__icontains=value) | Q(external_id=value)
+        digits = "".join(ch for ch in value if ch.isdigit())
+        if len(digits) >= 3:
+            query |= Q(phone__contains=digits)
+        return queryset.filter(query)

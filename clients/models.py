@@ -1,0 +1,261 @@
+"""Segments, clients and their transactions.
+
+A client's purchase statistics live on the client row and are kept current by the write path
+(see ``clients.stats``): first and last purchase day, the number of purchase days, revenue and
+margin, the cycle, the status and ``due_on``, the next date on which the status can change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from reactivation import rules
+from reactivation.roles import sees_everything
+
+
+class Status(models.TextChoices):
+    NONE = "none", _("No purchases")
+    ACTIVE = "active", _("Active")
+    SLEEPING = "sleeping", _("Sleeping")
+    LOST = "lost", _("Lost")
+
+
+class AbcClass(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+
+
+class Segment(models.Model):
+    """A group of clients with a common purchase rhythm (coffee beans, office supplies...).
+
+    The fitted BG/NBD parameters (``model_*``) are stored here once an admin applies a fit; a
+    segment without them falls back to the rule-based status alone.
+    """
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    model_r = models.FloatField(_("model r"), null=True, blank=True)
+    model_alpha = models.FloatField(_("model alpha (days)"), null=True, blank=True)
+    model_a = models.FloatField(_("model a"), null=True, blank=True)
+    model_b = models.FloatField(_("model b"), null=True, blank=True)
+    model_clients = models.PositiveIntegerField(_("clients in the fit"), null=True, blank=True)
+    model_fitted_until = models.DateField(_("fitted on purchases until"), null=True, blank=True)
+    model_fitted_at = models.DateTimeField(_("fitted at"), null=True, blank=True)
+    model_auto_refit = models.BooleanField(_("refit weekly"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_model(self) -> bool:
+        return None not in (self.model_r, self.model_alpha, self.model_a, self.model_b)
+
+
+class ClientQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> ClientQuerySet:
+        """Owners and admins see every client; a manager sees their own and the unassigned pool."""
+        if sees_everything(user):
+            return self
+        if getattr(user, "is_authenticated", False):
+            return self.filter(Q(manager=user) | Q(manager__isnull=True))
+        return self.none()
+
+    def due(self, as_of: dt.date) -> ClientQuerySet:
+        return self.filter(due_on__lte=as_of)
+
+
+class Client(models.Model):
+    external_id = models.CharField(_("external id"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=255)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    segment = models.ForeignKey(
+        Segment, verbose_name=_("segment"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="clients",
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("manager"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="clients",
+    )
+    do_not_contact = models.BooleanField(_("do not contact"), default=False)
+    abc_class = models.CharField(_("ABC class"), max_length=1, choices=AbcClass.choices, blank=True)
+    abc_pinned = models.BooleanField(_("ABC class pinned by hand"), default=False)
+    notes = models.TextField(_("notes"), blank=True)
+
+    # Purchase statistics, maintained by the write path and the nightly run.
+    first_purchase_on = models.DateField(_("first purchase"), null=True, blank=True)
+    last_purchase_on = models.DateField(_("last purchase"), null=True, blank=True)
+    purchase_days = models.PositiveIntegerField(_("purchase days"), default=0)
+    revenue = models.DecimalField(_("revenue"), max_digits=14, decimal_places=2, default=0)
+    margin = models.DecimalField(_("margin"), max_digits=14, decimal_places=2, default=0)
+    cycle_days = models.FloatField(_("cycle, days"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NONE)
+    due_on = models.DateField(_("status due on"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ClientQuerySet.as_manager()
+    history = HistoricalRecords(
+        excluded_fields=[
+            "first_purchase_on", "last_purchase_on", "purchase_days", "revenue", "margin",
+            "cycle_days", "status", "due_on", "updated_at",
+        ]
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        indexes = [
+            models.Index(fields=["due_on"], name="client_due_on"),
+            models.Index(fields=["status", "segment"], name="client_status_segment"),
+            models.Index(fields=["manager", "status"], name="client_manager_status"),
+            models.Index(fields=["last_purchase_on"], name="client_last_purchase"),
+            models.Index(fields=["-revenue"], name="client_revenue_desc"),
+            models.Index(fields=["abc_class"], name="client_abc"),
+            models.Index(fields=["phone"], name="client_phone"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(purchase_days__gte=0), name="client_purchase_days_gte_0"),
+            models.CheckConstraint(
+                condition=Q(first_purchase_on__isnull=True)
+                | Q(last_purchase_on__isnull=True)
+                | Q(first_purchase_on__lte=F("last_purchase_on")),
+                name="client_first_lte_last",
+            ),
+            models.CheckConstraint(
+                condition=Q(cycle_days__isnull=True) | Q(cycle_days__gt=0), name="client_cycle_gt_0"
+            ),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="client_status_valid"),
+            models.CheckConstraint(
+                condition=Q(abc_class__in=["", *AbcClass.values]), name="client_abc_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+    def days_since_last_purchase(self, as_of: dt.date) -> int | None:
+        if self.last_purchase_on is None:
+            return None
+        return (as_of - self.last_purchase_on).days
+
+    def status_on(self, as_of: dt.date, *, sleeping_after: float, flag_after: float) -> str:
+        """The status this row has on ``as_of`` under the given thresholds (in cycles)."""
+        return rules.status_for(
+            days_since=self.days_since_last_purchase(as_of),
+            cycle_days=self.cycle_days,
+            sleeping_after=sleeping_after,
+            flag_after=flag_after,
+        )
+
+    def days_past_due(self, as_of: dt.date, *, flag_after: float) -> int | None:
+        """Days beyond the lost threshold (negative: days left before it)."""
+        if self.last_purchase_on is None or not self.cycle_days:
+            return None
+        return (as_of - self.last_purchase_on).days - int(flag_after * self.cycle_days)
+
+
+class Transaction(models.Model):
+    """One line of a client's purchase history.
+
+    ``identity`` is how a re-import recognises a row it has seen: ``id:<transaction id>`` when
+    the file has an id column, else ``k:<client>|<date>|<amount>|<n-th repeat in the file>``.
+    A negative amount is a return and a zero amount is stored too; neither is a purchase day.
+    """
+
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="transactions")
+    identity = models.CharField(_("identity"), max_length=200, unique=True)
+    external_id = models.CharField(_("transaction id"), max_length=64, blank=True)
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    margin = models.DecimalField(_("margin"), max_digits=14, decimal_places=2, null=True, blank=True)
+    promo_code = models.CharField(_("promo code"), max_length=40, blank=True)
+    import_job = models.ForeignKey(
+        "clients.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        indexes = [
+            models.Index(fields=["client", "date"], name="transaction_client_date"),
+            models.Index(fields=["date"], name="transaction_date"),
+            models.Index(
+                fields=["promo_code"], name="transaction_promo_code", condition=~Q(promo_code="")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.date} {self.amount}"
+
+    @property
+    def is_purchase(self) -> bool:
+        return self.amount > 0
+
+
+class ImportJob(models.Model):
+    """One upload or command import: its options, progress and outcome (the page polls it)."""
+
+    class Kind(models.TextChoices):
+        CLIENTS = "clients", _("Clients")
+        TRANSACTIONS = "transactions", _("Transactions")
+
+    class State(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.UPLOADED)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", blank=True)
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    total_rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(_("bad rows"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.state == self.State.DONE else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))

@@ -1,0 +1,87 @@
+"""factory_boy factories for the domain. Roles are given with ``UserFactory(role="manager")``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from clients.models import Client, Segment, Transaction
+from reactivation.models import Case, OfferTemplate
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        if create:
+            self.save()
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"segment-{n}")
+    name = factory.LazyAttribute(lambda s: s.code.title())
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    external_id = factory.Sequence(lambda n: f"X{n:06d}")
+    name = factory.Sequence(lambda n: f"Client {n}")
+    phone = factory.Sequence(lambda n: f"+7916{n:07d}")
+    email = factory.LazyAttribute(lambda c: f"{c.external_id.lower()}@example.com")
+    segment = None
+    manager = None
+
+
+class TransactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Transaction
+
+    client = factory.SubFactory(ClientFactory)
+    identity = factory.Sequence(lambda n: f"test:{n}")
+    date = dt.date(2026, 1, 15)
+    amount = Decimal("1000.00")
+    margin = None
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    client = factory.SubFactory(ClientFactory)
+    opened_on = dt.date(2026, 11, 2)
+    status = Case.Status.OPEN
+
+
+class OfferTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OfferTemplate
+
+    name = factory.Sequence(lambda n: f"10% off #{n}")
+    kind = OfferTemplate.Kind.PERCENT
+    value = Decimal("10")
+    validity_days = 14
+    cost = Decimal("300")
