@@ -19,6 +19,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("", include("clients.urls")),
+    path("", include("clients.import_urls")),
     path("", include("calls.urls")),
     path("", include("reactivation.queue_urls")),
     path("", include("reactivation.dashboard_urls")),
