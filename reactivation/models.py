@@ -437,3 +437,55 @@ class DailySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.as_of} {self.segment_id}"
+
+
+class CohortActivity(models.Model):
+    """Pre-aggregate for the cohort view: of the clients whose first purchase fell in ``cohort``
+    (a month, stored as its first day), how many bought in ``month``. Rebuilt from transactions
+    by the backfill and kept current for the running month by the nightly snapshot."""
+
+    cohort = models.DateField(_("cohort month"))
+    month = models.DateField(_("month"))
+    segment = models.ForeignKey("clients.Segment", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    clients = models.PositiveIntegerField(_("clients who bought"), default=0)
+
+    class Meta:
+        ordering = ["cohort", "month"]
+        verbose_name = _("cohort activity")
+        verbose_name_plural = _("cohort activity")
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "month", "segment"], name="cohort_month_segment"),
+            models.UniqueConstraint(
+                fields=["cohort", "month"], condition=Q(segment__isnull=True), name="cohort_month_no_segment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort} {self.month} {self.segment_id}"
+
+
+class ValueSnapshot(models.Model):
+    """Pre-aggregate for the value panels: per day, segment, status and ABC class, the clients
+    and the sums the dashboards divide (revenue, purchase days, cycles, potential value and the
+    model's expected purchases in the next 90 days). Written by the nightly snapshot."""
+
+    as_of = models.DateField(_("date"))
+    segment = models.ForeignKey("clients.Segment", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(_("status"), max_length=10)
+    abc_class = models.CharField(_("ABC class"), max_length=1, blank=True)
+    clients = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    purchase_days = models.PositiveBigIntegerField(default=0)
+    cycle_days_sum = models.FloatField(default=0.0)
+    potential_value = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    expected_purchases_90d = models.FloatField(default=0.0)
+    modelled_clients = models.PositiveIntegerField(default=0, help_text=_("Clients whose segment has a fitted model."))
+
+    class Meta:
+        ordering = ["as_of"]
+        verbose_name = _("value snapshot")
+        verbose_name_plural = _("value snapshots")
+        indexes = [models.Index(fields=["as_of"], name="value_snapshot_day")]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} {self.segment_id} {self.status} {self.abc_class}"
