@@ -40,6 +40,10 @@ class Script(models.Model):
         related_name="scripts",
     )
     active = models.BooleanField(_("active"), default=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True,
+        help_text=_("Managers working in this language get this script first; empty: any language."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
