@@ -12,15 +12,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
+
 NONE, ACTIVE, SLEEPING, LOST = "none", "active", "sleeping", "lost"
+# Status codes of the vectorised rules, in the order of STATUS_NAMES.
+STATUS_NAMES = np.array([NONE, ACTIVE, SLEEPING, LOST])
 
 # A base that loses almost nobody would make the expected lifetime (1 / churn) unbounded.
 MIN_YEARLY_CHURN = 0.05
 
 
 def cycle_days(
-    *, purchase_days: int, span_days: int, prior_strength: float, default_cycle: float,
-    min_cycle: float, max_cycle: float,
+    *,
+    purchase_days: int,
+    span_days: int,
+    prior_strength: float,
+    default_cycle: float,
+    min_cycle: float,
+    max_cycle: float,
 ) -> float | None:
     """``(alpha + span) / (r + n - 1)`` with ``alpha = default_cycle * r``, clamped.
 
@@ -52,8 +61,12 @@ def status_for(
 
 
 def due_on(
-    *, last_purchase_on: dt.date | None, cycle_days: float | None, sleeping_after: float,
-    flag_after: float, as_of: dt.date,
+    *,
+    last_purchase_on: dt.date | None,
+    cycle_days: float | None,
+    sleeping_after: float,
+    flag_after: float,
+    as_of: dt.date,
 ) -> dt.date | None:
     """The first day after which the status for ``as_of`` no longer holds, or None if it never
     changes without a purchase (no purchases, or already lost).
@@ -85,8 +98,65 @@ def potential_value(*, margin_per_purchase: float, cycle_days: float, yearly_chu
     """Margin per purchase x purchases per month (30 / cycle) x expected lifetime in months."""
     if not cycle_days or cycle_days <= 0:
         return 0.0
-    return max(0.0, margin_per_purchase) * (30.0 / cycle_days) * expected_lifetime_months(yearly_churn)
+    return (
+        max(0.0, margin_per_purchase) * (30.0 / cycle_days) * expected_lifetime_months(yearly_churn)
+    )
 
 
 def worth_winning_back(*, potential: float, offer_cost: float, call_cost: float) -> bool:
     return potential >= offer_cost + call_cost
+
+
+# --- The same rules on numpy arrays (the synthetic base, the backtest, the policy preview) ---
+# Each keeps the scalar function's order of floating-point operations, so both (and the SQL
+# path in clients.stats) give the same cycle to the last bit and the same status and due day.
+
+
+def cycle_days_array(
+    *,
+    purchase_days: np.ndarray,
+    span_days: np.ndarray,
+    prior_strength,
+    default_cycle,
+    min_cycle,
+    max_cycle,
+) -> np.ndarray:
+    """``cycle_days`` for many clients; NaN where a client has no purchase. Policy values may be
+    scalars or arrays aligned with the clients."""
+    n = np.asarray(purchase_days, dtype=np.float64)
+    r = np.asarray(prior_strength, dtype=np.float64)
+    alpha = np.asarray(default_cycle, dtype=np.float64) * r
+    denominator = r + n - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = (alpha + np.asarray(span_days, dtype=np.float64)) / denominator
+    value = np.where(denominator <= 0, default_cycle, value)
+    value = np.maximum(min_cycle, np.minimum(max_cycle, value))
+    return np.where(n <= 0, np.nan, value)
+
+
+def status_array(
+    *, days_since: np.ndarray, cycle_days: np.ndarray, sleeping_after, flag_after
+) -> np.ndarray:
+    """Status codes (indexes into STATUS_NAMES): 0 none, 1 active, 2 sleeping, 3 lost.
+    ``days_since`` is negative or ``cycle_days`` NaN for a client with no purchase."""
+    days = np.asarray(days_since, dtype=np.float64)
+    cycle = np.asarray(cycle_days, dtype=np.float64)
+    has = ~np.isnan(cycle) & (cycle > 0) & (days >= 0)
+    codes = np.where(days <= sleeping_after * cycle, 1, np.where(days > flag_after * cycle, 3, 2))
+    return np.where(has, codes, 0).astype(np.int8)
+
+
+def due_offset_array(
+    *, days_since: np.ndarray, cycle_days: np.ndarray, sleeping_after, flag_after
+) -> np.ndarray:
+    """Days from the last purchase to ``due_on``; -1 where there is none (no purchase, lost)."""
+    codes = status_array(
+        days_since=days_since,
+        cycle_days=cycle_days,
+        sleeping_after=sleeping_after,
+        flag_after=flag_after,
+    )
+    cycle = np.nan_to_num(np.asarray(cycle_days, dtype=np.float64))
+    threshold = np.where(codes == 1, sleeping_after * cycle, flag_after * cycle)
+    offset = np.floor(threshold).astype(np.int64) + 1
+    return np.where((codes == 1) | (codes == 2), offset, -1)
