@@ -1,0 +1,487 @@
+"""The daily retention snapshots and the pre-aggregated tables the dashboards read.
+
+- ``snapshot_write(*, as_of)`` is the nightly pipeline's last step: the day's rows per segment
+  from the current client statuses and that day's transactions and cases, the running month of
+  the cohort table, and the value table. Idempotent: a second run for the same day replaces
+  the rows it wrote.
+- ``snapshots_backfill(*, start, end)`` reconstructs the daily history from the transactions
+  (for a new install, after a large import, and for the demo), so the dashboards have years of
+  history from the first day.
+
+Nothing here runs per request: the dashboards only read what these functions wrote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
+
+from clients.models import Client, Segment, Status, Transaction
+from reactivation import metrics, rules
+from reactivation.models import BusinessSettings, Case, CohortActivity, DailySnapshot, ValueSnapshot
+
+EXPECTED_PURCHASES_HORIZON_DAYS = 90
+DEFAULT_YEARLY_CHURN = 0.30  # used by the value table until a year of snapshots exists
+FETCH_CHUNK = 200_000
+EPOCH = dt.date(1970, 1, 1)
+
+ERR_BACKFILL_RANGE = "The backfill start must not be after its end."
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+# --- the nightly step ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
+    """Write the snapshot of ``as_of`` (one row per segment, and one for clients without one).
+
+    1. status counts from the clients' current statuses (the pipeline has just re-statused);
+    2. revenue, purchase days, buyers and first purchases from that day's transactions;
+    3. cases opened, won back and held out as control on that day;
+    4. upsert the rows, then refresh the running month of the cohort table and the day's
+       value table.
+    """
+    rows: dict[int | None, dict[str, object]] = defaultdict(dict)
+    segment_ids = [None, *Segment.objects.values_list("pk", flat=True)]
+    for segment_id in segment_ids:
+        rows[segment_id] = {}
+
+    for item in Client.objects.values("segment_id", "status").annotate(n=Count("pk")).order_by():
+        field = item["status"] if item["status"] != Status.NONE else "no_purchases"
+        rows[item["segment_id"]][field] = item["n"]
+
+    day = Transaction.objects.filter(date=as_of).values("client__segment_id").order_by()
+    for item in day.annotate(
+        revenue=Sum("amount"), buyers=Count("client_id", distinct=True, filter=Q(amount__gt=0))
+    ):
+        rows[item["client__segment_id"]].update(
+            revenue=item["revenue"] or Decimal(0), purchases=item["buyers"], buyers=item["buyers"]
+        )
+    for item in (
+        Client.objects.filter(first_purchase_on=as_of)
+        .values("segment_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        rows[item["segment_id"]]["new_clients"] = item["n"]
+
+    cases = Case.objects.values("client__segment_id").order_by()
+    for item in cases.filter(opened_on=as_of).annotate(
+        opened=Count("pk", filter=Q(is_control=False)),
+        control=Count("pk", filter=Q(is_control=True)),
+    ):
+        rows[item["client__segment_id"]].update(
+            cases_opened=item["opened"], cases_control=item["control"]
+        )
+    for item in cases.filter(
+        closed_on=as_of, status=Case.Status.WON_BACK, is_control=False
+    ).annotate(n=Count("pk")):
+        rows[item["client__segment_id"]]["cases_won"] = item["n"]
+
+    written = []
+    for segment_id, values in rows.items():
+        defaults = {field: values.get(field, 0) for field in SNAPSHOT_FIELDS}
+        snapshot, _created = DailySnapshot.objects.update_or_create(
+            as_of=as_of, segment_id=segment_id, defaults=defaults
+        )
+        written.append(snapshot)
+
+    cohorts_refresh(start=month_start(as_of), end=as_of)
+    value_snapshot_write(as_of=as_of)
+    return written
+
+
+SNAPSHOT_FIELDS = (
+    "active",
+    "sleeping",
+    "lost",
+    "no_purchases",
+    "revenue",
+    "purchases",
+    "buyers",
+    "new_clients",
+    "cases_opened",
+    "cases_won",
+    "cases_control",
+)
+
+
+# --- cohorts ------------------------------------------------------------------------------------
+
+
+def cohorts_refresh(*, start: dt.date, end: dt.date) -> int:
+    """Recompute the cohort table for the months from ``start``'s to ``end``'s: for each month,
+    how many clients of each first-purchase month bought in it (one GROUP BY over the
+    transactions of those months only). Returns the rows written."""
+    first_month, last_month = month_start(start), month_start(end)
+    next_month = (last_month + dt.timedelta(days=32)).replace(day=1)
+    counts = (
+        Transaction.objects.filter(amount__gt=0, date__gte=first_month, date__lt=next_month)
+        .annotate(month=TruncMonth("date"), cohort=TruncMonth("client__first_purchase_on"))
+        .values("cohort", "month", "client__segment_id")
+        .annotate(n=Count("client_id", distinct=True))
+        .order_by()
+    )
+    rows = [
+        CohortActivity(
+            cohort=_as_date(item["cohort"]),
+            month=_as_date(item["month"]),
+            segment_id=item["client__segment_id"],
+            clients=item["n"],
+        )
+        for item in counts
+        if item["cohort"] is not None
+    ]
+    CohortActivity.objects.filter(month__gte=first_month, month__lte=last_month).delete()
+    CohortActivity.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+# --- value table --------------------------------------------------------------------------------
+
+
+def yearly_churn_on(as_of: dt.date) -> float:
+    """One minus the twelve-month retention rate ending on ``as_of``, from the snapshots."""
+    year_ago = as_of - dt.timedelta(days=365)
+    start = DailySnapshot.objects.filter(as_of=year_ago).aggregate(
+        s=Sum("active") + Sum("sleeping")
+    )["s"]
+    end = DailySnapshot.objects.filter(as_of=as_of).aggregate(e=Sum("active") + Sum("sleeping"))[
+        "e"
+    ]
+    new = DailySnapshot.objects.filter(as_of__gt=year_ago, as_of__lte=as_of).aggregate(
+        n=Sum("new_clients")
+    )["n"]
+    retention = metrics.crr(
+        start_customers=start or 0, end_customers=end or 0, new_customers=new or 0
+    )
+    churn = metrics.yearly_churn(retention=retention)
+    return DEFAULT_YEARLY_CHURN if churn is None else churn
+
+
+@dataclass
+class _Group:
+    clients: int = 0
+    revenue: Decimal = Decimal(0)
+    purchase_days: int = 0
+    cycle_days_sum: float = 0.0
+    potential_value: float = 0.0
+    expected: float = 0.0
+    modelled: int = 0
+
+
+def value_snapshot_write(*, as_of: dt.date) -> int:
+    """The value table for ``as_of``: per segment, status and ABC class, the clients, their
+    revenue, purchase days and cycles, their potential value (the value rule) and the expected
+    purchases in the next 90 days from the segment's fitted model. Returns the rows written."""
+    settings = BusinessSettings.load()
+    churn = yearly_churn_on(as_of)
+    models = {segment.pk: segment for segment in Segment.objects.all() if segment.has_model}
+    groups: dict[tuple, _Group] = defaultdict(_Group)
+    fields = (
+        "segment_id",
+        "status",
+        "abc_class",
+        "revenue",
+        "margin",
+        "purchase_days",
+        "cycle_days",
+        "first_purchase_on",
+        "last_purchase_on",
+    )
+    modelled: dict[int, list[tuple[tuple, int, int, int]]] = defaultdict(list)
+    for segment_id, status, abc, revenue, margin, days, cycle, first, last in (
+        Client.objects.order_by().values_list(*fields).iterator(chunk_size=5000)
+    ):
+        key = (segment_id, status, abc or "")
+        group = groups[key]
+        group.clients += 1
+        group.revenue += revenue or 0
+        group.purchase_days += days
+        if cycle:
+            group.cycle_days_sum += cycle
+            per_purchase = (
+                float(margin) / days
+                if margin and days
+                else float(revenue or 0) * settings.margin_rate / max(days, 1)
+            )
+            group.potential_value += rules.potential_value(
+                margin_per_purchase=per_purchase, cycle_days=cycle, yearly_churn=churn
+            )
+        if segment_id in models and first is not None and first <= as_of:
+            modelled[segment_id].append((key, days - 1, (last - first).days, (as_of - first).days))
+
+    for segment_id, members in modelled.items():
+        segment = models[segment_id]
+        expected = metrics.bgnbd_expected_purchases(
+            r=segment.model_r,
+            alpha=segment.model_alpha,
+            a=segment.model_a,
+            b=segment.model_b,
+            frequency=[m[1] for m in members],
+            recency=[m[2] for m in members],
+            age=[m[3] for m in members],
+            horizon=EXPECTED_PURCHASES_HORIZON_DAYS,
+        )
+        for member, value in zip(members, expected, strict=True):
+            groups[member[0]].expected += value
+            groups[member[0]].modelled += 1
+
+    ValueSnapshot.objects.filter(as_of=as_of).delete()
+    ValueSnapshot.objects.bulk_create(
+        [
+            ValueSnapshot(
+                as_of=as_of,
+                segment_id=segment_id,
+                status=status,
+                abc_class=abc,
+                clients=group.clients,
+                revenue=group.revenue,
+                purchase_days=group.purchase_days,
+                cycle_days_sum=group.cycle_days_sum,
+                potential_value=Decimal(str(round(group.potential_value, 2))),
+                expected_purchases_90d=group.expected,
+                modelled_clients=group.modelled,
+            )
+            for (segment_id, status, abc), group in groups.items()
+        ]
+    )
+    return len(groups)
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+def _day_number_sql() -> str:
+    if connection.vendor == "postgresql":
+        return "(date - DATE '1970-01-01')"
+    return "CAST(julianday(date) - 2440587.5 AS INTEGER)"
+
+
+def _purchase_days(end: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """Every (client, purchase day) up to ``end``, ordered, as two integer arrays (day numbers
+    count from 1970-01-01). Fetched in chunks so that millions of rows stay small in memory."""
+    sql = (
+        f"SELECT client_id, {_day_number_sql()} AS day FROM clients_transaction "  # noqa: S608 - no user input
+        "WHERE amount > 0 AND date <= %s GROUP BY client_id, date ORDER BY client_id, date"
+    )
+    clients: list[np.ndarray] = []
+    days: list[np.ndarray] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [end])
+        while chunk := cursor.fetchmany(FETCH_CHUNK):
+            array = np.asarray(chunk, dtype=np.int64)
+            clients.append(array[:, 0])
+            days.append(array[:, 1])
+    if not clients:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(clients), np.concatenate(days)
+
+
+def _status_counts(
+    *,
+    client_ids: np.ndarray,
+    days: np.ndarray,
+    segment_of: dict[int, int | None],
+    start_day: int,
+    end_day: int,
+) -> dict[int | None, dict[str, np.ndarray]]:
+    """Active, sleeping and lost clients per day of ``[start_day, end_day]`` and per segment.
+
+    Between two purchase days a client's cycle is fixed (it depends only on the purchases so
+    far), so each purchase day opens three intervals - active for ``floor(sleeping_after x
+    cycle)`` days, then sleeping until ``floor(flag_after x cycle)``, then lost - each cut short
+    by the next purchase. Intervals are added to per-day difference arrays: the cost follows the
+    number of purchase days, not their product with the number of days.
+    """
+    from reactivation.policies import policy_for_segments
+
+    policies = policy_for_segments()
+    length = end_day - start_day + 1
+    result: dict[int | None, dict[str, np.ndarray]] = {}
+    if client_ids.size == 0:
+        return result
+    new_client = np.ones(client_ids.size, dtype=bool)
+    new_client[1:] = client_ids[1:] != client_ids[:-1]
+    group_start = np.maximum.accumulate(np.where(new_client, np.arange(client_ids.size), 0))
+    n = np.arange(client_ids.size) - group_start + 1  # purchase days so far, this one included
+    first = days[group_start]
+    following = np.empty_like(days)
+    following[:-1] = days[1:]
+    following[-1] = end_day + 1
+    last_of_client = np.ones(client_ids.size, dtype=bool)
+    last_of_client[:-1] = new_client[1:]
+    following[last_of_client] = end_day + 1
+    lookup = np.full(int(client_ids.max()) + 1, -1, dtype=np.int64)
+    for client_id, segment_id in segment_of.items():
+        if client_id < lookup.size:
+            lookup[client_id] = _segment_key(segment_id)
+    segments = lookup[client_ids]
+
+    for key in np.unique(segments):
+        segment_id = None if key < 0 else int(key)
+        policy = policies.get(segment_id) or policies[None]
+        mask = segments == key
+        r = policy.prior_strength
+        cycle = (policy.default_cycle_days * r + (days[mask] - first[mask])) / (r + n[mask] - 1)
+        cycle = np.clip(cycle, policy.min_cycle_days, policy.max_cycle_days)
+        sleeping_from = days[mask] + np.floor(policy.sleeping_after * cycle).astype(np.int64) + 1
+        lost_from = days[mask] + np.floor(policy.flag_after * cycle).astype(np.int64) + 1
+        until = following[mask]
+        counts = {}
+        for name, begin, stop in (
+            ("active", days[mask], np.minimum(sleeping_from, until)),
+            ("sleeping", np.minimum(sleeping_from, until), np.minimum(lost_from, until)),
+            ("lost", np.minimum(lost_from, until), until),
+        ):
+            counts[name] = _interval_counts(begin, stop, start_day, length)
+        firsts = days[mask & (n == 1)]
+        # Index 0 counts first purchases before the range, i + 1 those on day i.
+        counts["first"] = np.bincount(
+            np.clip(firsts - start_day, -1, length) + 1, minlength=length + 2
+        )
+        result[segment_id] = counts
+    return result
+
+
+def _segment_key(segment_id: int | None) -> int:
+    return -1 if segment_id is None else segment_id
+
+
+def _interval_counts(
+    begin: np.ndarray, stop: np.ndarray, start_day: int, length: int
+) -> np.ndarray:
+    """How many of the half-open intervals ``[begin, stop)`` cover each day of the range."""
+    keep = stop > begin
+    lo = np.clip(begin[keep] - start_day, 0, length)
+    hi = np.clip(stop[keep] - start_day, 0, length)
+    diff = np.zeros(length + 1, dtype=np.int64)
+    np.add.at(diff, lo, 1)
+    np.add.at(diff, hi, -1)
+    return np.cumsum(diff)[:length]
+
+
+@transaction.atomic
+def snapshots_backfill(*, start: dt.date, end: dt.date) -> int:
+    """Reconstruct the daily snapshots of ``[start, end]`` from the transactions and cases.
+
+    Statuses are replayed under the current policies (see ``_status_counts``); a client counts
+    as "no purchases" on a day before their first purchase. Rows already in the range are
+    replaced, the cohort table is rebuilt for its months and the value table is written for
+    ``end``. Returns the snapshot rows written.
+    """
+    if start > end:
+        raise ValueError(ERR_BACKFILL_RANGE)
+    start_day, end_day = (start - EPOCH).days, (end - EPOCH).days
+    length = end_day - start_day + 1
+    segment_of = dict(Client.objects.values_list("pk", "segment_id"))
+    clients_per_segment: dict[int | None, int] = defaultdict(int)
+    for segment_id in segment_of.values():
+        clients_per_segment[segment_id] += 1
+    client_ids, days = _purchase_days(end)
+    statuses = _status_counts(
+        client_ids=client_ids,
+        days=days,
+        segment_of=segment_of,
+        start_day=start_day,
+        end_day=end_day,
+    )
+
+    buyers = _daily(
+        Transaction.objects.filter(date__gte=start, date__lte=end, amount__gt=0)
+        .values("date", "client__segment_id")
+        .annotate(n=Count("client_id", distinct=True)),
+        "date",
+        "client__segment_id",
+    )
+    revenue = _daily(
+        Transaction.objects.filter(date__gte=start, date__lte=end)
+        .values("date", "client__segment_id")
+        .annotate(n=Sum("amount")),
+        "date",
+        "client__segment_id",
+    )
+    cases = Case.objects.filter(opened_on__gte=start, opened_on__lte=end)
+    opened = _daily(
+        cases.filter(is_control=False)
+        .values("opened_on", "client__segment_id")
+        .annotate(n=Count("pk")),
+        "opened_on",
+        "client__segment_id",
+    )
+    control = _daily(
+        cases.filter(is_control=True)
+        .values("opened_on", "client__segment_id")
+        .annotate(n=Count("pk")),
+        "opened_on",
+        "client__segment_id",
+    )
+    won = _daily(
+        Case.objects.filter(
+            closed_on__gte=start, closed_on__lte=end, status=Case.Status.WON_BACK, is_control=False
+        )
+        .values("closed_on", "client__segment_id")
+        .annotate(n=Count("pk")),
+        "closed_on",
+        "client__segment_id",
+    )
+
+    segment_ids = {None, *Segment.objects.values_list("pk", flat=True)}
+    rows = []
+    for segment_id in segment_ids:
+        counts = statuses.get(segment_id)
+        zeros = np.zeros(length, dtype=np.int64)
+        active = counts["active"] if counts else zeros
+        sleeping = counts["sleeping"] if counts else zeros
+        lost = counts["lost"] if counts else zeros
+        # first[0] counts first purchases before the range, first[i + 1] those on day i.
+        firsts = counts["first"] if counts else np.zeros(length + 2, dtype=np.int64)
+        bought_by = np.cumsum(firsts)[1 : length + 1]
+        total = clients_per_segment.get(segment_id, 0)
+        for index in range(length):
+            day = start + dt.timedelta(days=index)
+            key = (day, segment_id)
+            rows.append(
+                DailySnapshot(
+                    as_of=day,
+                    segment_id=segment_id,
+                    active=int(active[index]),
+                    sleeping=int(sleeping[index]),
+                    lost=int(lost[index]),
+                    no_purchases=max(0, total - int(bought_by[index])),
+                    revenue=revenue.get(key, Decimal(0)),
+                    purchases=buyers.get(key, 0),
+                    buyers=buyers.get(key, 0),
+                    new_clients=int(firsts[index + 1]),
+                    cases_opened=opened.get(key, 0),
+                    cases_won=won.get(key, 0),
+                    cases_control=control.get(key, 0),
+                )
+            )
+    DailySnapshot.objects.filter(as_of__gte=start, as_of__lte=end).delete()
+    DailySnapshot.objects.bulk_create(rows, batch_size=5000)
+    cohorts_refresh(start=start, end=end)
+    value_snapshot_write(as_of=end)
+    return len(rows)
+
+
+def _daily(items: Iterable[dict], date_field: str, segment_field: str) -> dict[tuple, object]:
+    return {
+        (_as_date(item[date_field]), item[segment_field]): item["n"] for item in items.order_by()
+    }
