@@ -61,7 +61,9 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(autouse=True)
-def _plain_storage(settings):
+def _fast_test_settings(settings):
+    # A fast hasher: the suite creates many users; hashing strength is not under test here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
