@@ -90,6 +90,10 @@ def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
     ).annotate(n=Count("pk")):
         rows[item["client__segment_id"]]["cases_won"] = item["n"]
 
+    # The row without a segment is the whole base: every segment plus unsegmented clients.
+    rows[None] = {
+        field: sum(values.get(field, 0) for values in rows.values()) for field in SNAPSHOT_FIELDS
+    }
     written = []
     for segment_id, values in rows.items():
         defaults = {field: values.get(field, 0) for field in SNAPSHOT_FIELDS}
@@ -159,15 +163,10 @@ def _as_date(value: dt.date | dt.datetime) -> dt.date:
 def yearly_churn_on(as_of: dt.date) -> float:
     """One minus the twelve-month retention rate ending on ``as_of``, from the snapshots."""
     year_ago = as_of - dt.timedelta(days=365)
-    start = DailySnapshot.objects.filter(as_of=year_ago).aggregate(
-        s=Sum("active") + Sum("sleeping")
-    )["s"]
-    end = DailySnapshot.objects.filter(as_of=as_of).aggregate(e=Sum("active") + Sum("sleeping"))[
-        "e"
-    ]
-    new = DailySnapshot.objects.filter(as_of__gt=year_ago, as_of__lte=as_of).aggregate(
-        n=Sum("new_clients")
-    )["n"]
+    totals = DailySnapshot.objects.filter(segment__isnull=True)
+    start = totals.filter(as_of=year_ago).aggregate(s=Sum("active") + Sum("sleeping"))["s"]
+    end = totals.filter(as_of=as_of).aggregate(e=Sum("active") + Sum("sleeping"))["e"]
+    new = totals.filter(as_of__gt=year_ago, as_of__lte=as_of).aggregate(n=Sum("new_clients"))["n"]
     retention = metrics.crr(
         start_customers=start or 0, end_customers=end or 0, new_customers=new or 0
     )
@@ -442,36 +441,54 @@ def snapshots_backfill(*, start: dt.date, end: dt.date) -> int:
         "client__segment_id",
     )
 
-    segment_ids = {None, *Segment.objects.values_list("pk", flat=True)}
-    rows = []
-    for segment_id in segment_ids:
+    # One block of day-by-day columns per segment (None: clients without one), then the row
+    # without a segment as the whole base, their sum.
+    columns: dict[int | None, dict[str, np.ndarray]] = {}
+    for segment_id in {None, *Segment.objects.values_list("pk", flat=True)}:
         counts = statuses.get(segment_id)
         zeros = np.zeros(length, dtype=np.int64)
-        active = counts["active"] if counts else zeros
-        sleeping = counts["sleeping"] if counts else zeros
-        lost = counts["lost"] if counts else zeros
         # first[0] counts first purchases before the range, first[i + 1] those on day i.
         firsts = counts["first"] if counts else np.zeros(length + 2, dtype=np.int64)
         bought_by = np.cumsum(firsts)[1 : length + 1]
-        total = clients_per_segment.get(segment_id, 0)
+        days_of = [start + dt.timedelta(days=index) for index in range(length)]
+        columns[segment_id] = {
+            "active": counts["active"] if counts else zeros,
+            "sleeping": counts["sleeping"] if counts else zeros,
+            "lost": counts["lost"] if counts else zeros,
+            "no_purchases": np.maximum(0, clients_per_segment.get(segment_id, 0) - bought_by),
+            "new_clients": firsts[1 : length + 1],
+            "revenue": np.array(
+                [revenue.get((d, segment_id), Decimal(0)) for d in days_of], dtype=object
+            ),
+            "buyers": np.array([buyers.get((d, segment_id), 0) for d in days_of], dtype=np.int64),
+            "cases_opened": np.array(
+                [opened.get((d, segment_id), 0) for d in days_of], dtype=np.int64
+            ),
+            "cases_won": np.array([won.get((d, segment_id), 0) for d in days_of], dtype=np.int64),
+            "cases_control": np.array(
+                [control.get((d, segment_id), 0) for d in days_of], dtype=np.int64
+            ),
+        }
+    whole = {name: sum(block[name] for block in columns.values()) for name in columns[None]}
+    columns[None] = whole
+    rows = []
+    for segment_id, block in columns.items():
         for index in range(length):
-            day = start + dt.timedelta(days=index)
-            key = (day, segment_id)
             rows.append(
                 DailySnapshot(
-                    as_of=day,
+                    as_of=start + dt.timedelta(days=index),
                     segment_id=segment_id,
-                    active=int(active[index]),
-                    sleeping=int(sleeping[index]),
-                    lost=int(lost[index]),
-                    no_purchases=max(0, total - int(bought_by[index])),
-                    revenue=revenue.get(key, Decimal(0)),
-                    purchases=buyers.get(key, 0),
-                    buyers=buyers.get(key, 0),
-                    new_clients=int(firsts[index + 1]),
-                    cases_opened=opened.get(key, 0),
-                    cases_won=won.get(key, 0),
-                    cases_control=control.get(key, 0),
+                    active=int(block["active"][index]),
+                    sleeping=int(block["sleeping"][index]),
+                    lost=int(block["lost"][index]),
+                    no_purchases=int(block["no_purchases"][index]),
+                    revenue=block["revenue"][index],
+                    purchases=int(block["buyers"][index]),
+                    buyers=int(block["buyers"][index]),
+                    new_clients=int(block["new_clients"][index]),
+                    cases_opened=int(block["cases_opened"][index]),
+                    cases_won=int(block["cases_won"][index]),
+                    cases_control=int(block["cases_control"][index]),
                 )
             )
     DailySnapshot.objects.filter(as_of__gte=start, as_of__lte=end).delete()

@@ -62,7 +62,21 @@ def test_snapshot_write_counts_statuses_and_the_days_purchases(base):
     assert row.revenue == Decimal("30.00")
     assert (row.purchases, row.buyers, row.new_clients) == (1, 1, 1)
     assert (row.cases_opened, row.cases_control, row.cases_won) == (1, 1, 0)
-    assert DailySnapshot.objects.get(as_of=AS_OF, segment=None).active == 0
+    whole = DailySnapshot.objects.get(as_of=AS_OF, segment=None)
+    assert (whole.active, whole.sleeping, whole.lost, whole.revenue) == (2, 1, 1, Decimal("30.00"))
+
+
+def test_the_row_without_a_segment_is_the_whole_base(base):
+    loner = ClientFactory(segment=None)
+    TransactionFactory(client=loner, date=AS_OF, amount=Decimal("70"))
+    refresh_clients(client_ids=[loner.pk], as_of=AS_OF)
+
+    snapshot_write(as_of=AS_OF)
+    snapshots_backfill(start=AS_OF - dt.timedelta(days=3), end=AS_OF)
+
+    whole = DailySnapshot.objects.get(as_of=AS_OF, segment=None)
+    assert (whole.active, whole.buyers, whole.revenue) == (3, 2, Decimal("100.00"))
+    assert DailySnapshot.objects.filter(as_of=AS_OF).count() == 2
 
 
 def test_snapshot_write_twice_replaces_its_rows(base):
