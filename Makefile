@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt lock messages benchmark clean
+.PHONY: install run test lint fmt lock messages clean
 
 install: $(STAMP) .env
 
@@ -20,14 +20,12 @@ $(STAMP): requirements-dev.lock
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
 	$(BIN)/python manage.py demo --if-empty
 	@echo ""
 	@echo "Reactivation CRM: http://127.0.0.1:8000/  (Ctrl+C stops it)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install
-	$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -44,8 +42,10 @@ lock: install
 	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes -o requirements.lock pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes --extra dev -o requirements-dev.lock pyproject.toml
 
+# Refresh the catalogues from the code, then compile them (needs gettext's msgfmt).
 messages: install
-	$(BIN)/python manage.py makemessages -l ru -l en --ignore=.venv --ignore=static --no-location
+	$(BIN)/python manage.py makemessages -l ru -l en --ignore=.venv --ignore=static --ignore=benchmarks --no-location
+	$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media
