@@ -1,0 +1,1 @@
+"""Reading import files: formats, detection, header synonyms and row parsing (see docs/import.md)."""

@@ -1,0 +1,632 @@
+"""Imports: clients and transactions from CSV or XLSX files, all or nothing.
+
+An import has two phases (``import_file``):
+
+1. Read (outside any transaction): the file is detected, every row parsed and validated, and
+   the good rows streamed into a staging table (``COPY`` on PostgreSQL, batched inserts on
+   SQLite). Memory does not grow with the file. Any bad row, or a repeated id found in the
+   staging table, ends the import here: nothing is written and the report lists the rows.
+2. Write (one short ``transaction.atomic()``): under a lock so that two imports queue rather
+   than interleave, set-based statements create the missing clients, update changed rows,
+   insert new ones (``ON CONFLICT (identity) DO NOTHING``: identities never duplicate), and
+   ``clients.stats.refresh_clients`` brings every affected client's aggregates, cycle and
+   status up to date. A dry run does all of it and rolls back, which is how the preview
+   counts what would be created, updated and left unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from clients.importing import errors, fields
+from clients.importing.reader import Table, open_table
+from clients.importing.rows import COLUMNS, Lookups, RowParser
+from clients.models import Client, ImportJob, Segment, Transaction
+from clients.stats import refresh_clients
+
+# One key for every import's write phase: imports queue on it (pg_advisory_xact_lock).
+IMPORT_LOCK_KEY = 7_316_001
+CHUNK_ROWS = 50_000
+SAMPLE_ROWS = 10
+
+ERR_JOB_NOT_READY = "The import is not ready to run."
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportResult:
+    """What an import found and did (or, for a dry run, would do)."""
+
+    kind: str
+    dry_run: bool
+    format: str = ""
+    encoding: str = ""
+    delimiter: str = ""
+    headers: list[str] = field(default_factory=list)
+    mapping: dict[str, int] = field(default_factory=dict)
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    clients_created: int = 0
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    report: errors.ErrorReport = field(default_factory=errors.ErrorReport)
+    file_error: errors.ImportFileError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.file_error is None and not self.report
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "clients_created": self.clients_created,
+        }
+
+
+def clients_import(*, path: str | Path, **options: Any) -> ImportResult:
+    """Import a clients file (see ``import_file`` for the options)."""
+    return import_file(kind=fields.CLIENTS, path=path, **options)
+
+
+def transactions_import(*, path: str | Path, **options: Any) -> ImportResult:
+    """Import a transactions file; clients it names that do not exist are created."""
+    return import_file(kind=fields.TRANSACTIONS, path=path, **options)
+
+
+def import_file(
+    *,
+    kind: str,
+    path: str | Path,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    mapping: dict[str, int] | None = None,
+    dry_run: bool = False,
+    job_id: int | None = None,
+    as_of: dt.date | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Read, check and (unless ``dry_run`` or a row is bad) write one file. Steps:
+
+    1. open the file, detect encoding and separator (unless given), map the headers;
+    2. parse every row into the staging table, collecting bad rows;
+    3. find ids repeated within the file (set-wise, in the staging table);
+    4. if anything is bad, stop: nothing is written;
+    5. write everything in one atomic block under the import lock, then refresh the clients.
+    """
+    result = ImportResult(kind=kind, dry_run=dry_run)
+    try:
+        table = open_table(path, encoding=encoding or None, delimiter=delimiter or None)
+    except errors.ImportFileError as exc:
+        result.file_error = exc
+        return result
+    result.format, result.encoding, result.delimiter = table.format, table.encoding, table.delimiter
+    result.headers = table.headers
+    result.mapping = (
+        _clean_mapping(mapping, len(table.headers))
+        if mapping
+        else fields.guess_mapping(kind, table.headers)
+    )
+    missing = fields.missing_required(kind, result.mapping)
+    if missing:
+        result.file_error = errors.ImportFileError(errors.MISSING_COLUMNS, columns=missing)
+        return result
+
+    parser = RowParser(kind, mapping=result.mapping, headers=table.headers, lookups=_lookups())
+    staging = Staging(kind)
+    staging.create()
+    try:
+        try:
+            _read(table, parser, staging, result, progress)
+        except errors.ImportFileError as exc:
+            result.file_error = exc
+            return result
+        staging.analyze()
+        _check_repeats(kind, staging, result)
+        if not result.ok:
+            result.report.sort()
+            return result
+        _write(
+            kind,
+            staging,
+            result,
+            job_id=job_id,
+            as_of=as_of or timezone.localdate(),
+            dry_run=dry_run,
+        )
+    finally:
+        staging.drop()
+    return result
+
+
+def _clean_mapping(mapping: dict[str, int], width: int) -> dict[str, int]:
+    return {str(k): int(v) for k, v in mapping.items() if v is not None and 0 <= int(v) < width}
+
+
+def _lookups() -> Lookups:
+    segments: dict[str, int] = {}
+    for pk, code, name in Segment.objects.values_list("pk", "code", "name"):
+        segments.setdefault(name.strip().lower(), pk)
+        segments[code.lower()] = pk  # a code wins over another segment's name
+    managers = {
+        username.lower(): pk
+        for pk, username in get_user_model()
+        .objects.filter(is_active=True)
+        .values_list("pk", "username")
+    }
+    return Lookups(segments=segments, managers=managers)
+
+
+def _read(
+    table: Table,
+    parser: RowParser,
+    staging: Staging,
+    result: ImportResult,
+    progress: Progress | None,
+) -> None:
+    """Step 2: parse rows in chunks; good rows go to staging, bad ones to the report."""
+    report = result.report
+    columns = COLUMNS[parser.kind]
+    rows = table.rows()
+    total = max(table.estimated_rows, 1)
+    while True:
+        chunk = list(islice(rows, CHUNK_ROWS))
+        if not chunk:
+            break
+        good = []
+        for number, cells in chunk:
+            values = parser.parse(number, cells, report)
+            if values is not None:
+                good.append(values)
+                if len(result.sample) < SAMPLE_ROWS:
+                    result.sample.append(dict(zip(columns, values, strict=True)))
+        result.rows += len(chunk)
+        if good and not report:  # once a row is bad nothing will be written: stop staging
+            staging.load(good)
+        elif (
+            good and parser.kind == fields.TRANSACTIONS and fields.TRANSACTION_ID in parser.mapping
+        ):
+            staging.load(good)  # still find repeated ids, so the report is complete
+        elif good and parser.kind == fields.CLIENTS:
+            staging.load(good)
+        if progress:
+            progress(result.rows, max(total, result.rows))
+    if progress:
+        progress(result.rows, result.rows)
+
+
+def _check_repeats(kind: str, staging: Staging, result: ImportResult) -> None:
+    """Step 3: a transaction id or (in a clients file) a client twice in one file is an error."""
+    if kind == fields.TRANSACTIONS:
+        if fields.TRANSACTION_ID not in result.mapping:
+            return
+        key, code, field_name = "external_id", errors.DUPLICATE_ID, fields.TRANSACTION_ID
+    else:
+        key, code, field_name = "client", errors.DUPLICATE_CLIENT, fields.CLIENT
+    sql = f"""
+        SELECT s.line, s.{key}, f.first_line FROM {staging.name} s
+        JOIN (SELECT {key}, MIN(line) AS first_line FROM {staging.name} WHERE {key} IS NOT NULL
+              GROUP BY {key} HAVING COUNT(*) > 1) f ON f.{key} = s.{key}
+        WHERE s.line > f.first_line ORDER BY s.line
+    """  # noqa: S608 - identifiers are ours, values are parameters
+    column = result.headers[result.mapping[field_name]] or field_name
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        for line, value, first in cursor.fetchall():
+            result.report.add(row=line, column=column, code=code, value=value, first=first)
+
+
+class Staging:
+    """A temporary table holding the parsed rows of one import (one per import, per session)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.columns = COLUMNS[kind]
+        self.name = f"import_{kind}_{uuid.uuid4().hex[:12]}"
+        self.postgres = connection.vendor == "postgresql"
+
+    def _types(self) -> dict[str, str]:
+        if self.postgres:
+            return {
+                "line": "integer PRIMARY KEY",
+                "date": "date",
+                "amount": "numeric(14, 2)",
+                "margin": "numeric(14, 2)",
+                "segment_id": "bigint",
+                "manager_id": "bigint",
+            }
+        return {
+            "line": "INTEGER PRIMARY KEY",
+            "amount": "TEXT",
+            "margin": "NUMERIC",
+            "segment_id": "INTEGER",
+            "manager_id": "INTEGER",
+        }
+
+    def create(self) -> None:
+        types = self._types()
+        columns = ", ".join(f"{c} {types.get(c, 'text')}" for c in self.columns)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE {self.name} ({columns})")
+
+    def load(self, rows: list[tuple]) -> None:
+        names = ", ".join(self.columns)
+        with connection.cursor() as cursor:
+            if self.postgres:
+                with cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(self.columns))
+                cursor.executemany(f"INSERT INTO {self.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+
+    def analyze(self) -> None:
+        if self.postgres:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {self.name}")
+
+    def drop(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+
+
+# --- The write phase ------------------------------------------------------------------------------
+
+
+def _write(
+    kind: str,
+    staging: Staging,
+    result: ImportResult,
+    *,
+    job_id: int | None,
+    as_of: dt.date,
+    dry_run: bool,
+) -> None:
+    """Step 5: every write of the import in one transaction, under the import lock."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if staging.postgres:
+                # Imports queue here instead of interleaving; the lock ends with the transaction.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+                cursor.execute("SET LOCAL work_mem = '256MB'")
+            if kind == fields.CLIENTS:
+                touched = _write_clients(cursor, staging, result)
+            else:
+                touched = _write_transactions(cursor, staging, result, job_id=job_id)
+        if touched and not dry_run:
+            refresh_clients(client_ids=touched, as_of=as_of)
+        if dry_run:
+            transaction.set_rollback(True)
+
+
+def _insert_columns(
+    model: type[Model],
+    given: dict[str, str],
+    now_param: Any,
+    given_params: dict[str, Any] | None = None,
+) -> tuple[str, str, list[Any]]:
+    """(column list, select list, params) for an INSERT ... SELECT into ``model``'s table.
+
+    ``given`` maps columns to SQL expressions (``%s`` takes its value from ``given_params``).
+    Columns the import does not set take their field's default, so the statement keeps working
+    when the model gains a column with a default.
+    """
+    given_params = given_params or {}
+    names, expressions, params = [], [], []
+    for model_field in model._meta.concrete_fields:
+        if model_field.primary_key:
+            continue
+        column = model_field.column
+        names.append(connection.ops.quote_name(column))
+        if column in given:
+            expressions.append(given[column])
+            if column in given_params:
+                params.append(given_params[column])
+        elif getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
+            expressions.append("%s")
+            params.append(now_param)
+        elif model_field.null and not model_field.has_default():
+            expressions.append("NULL")
+        else:  # the field's default ('' for text fields without one)
+            expressions.append("%s")
+            params.append(model_field.get_db_prep_save(model_field.get_default(), connection))
+    return ", ".join(names), ", ".join(expressions), params
+
+
+def _now_param() -> Any:
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
+def _distinct(staging: Staging, left: str, right: str) -> str:
+    return f"{left} IS DISTINCT FROM {right}" if staging.postgres else f"{left} IS NOT {right}"
+
+
+def _write_clients(cursor, staging: Staging, result: ImportResult) -> list[int]:
+    """Update clients whose given values differ, insert the new ones; empty cells change nothing."""
+    mapped = set(result.mapping)
+    checks, sets = [], []
+    for column, field_name in (
+        ("name", fields.NAME),
+        ("phone", fields.PHONE),
+        ("email", fields.EMAIL),
+        ("segment_id", fields.SEGMENT),
+        ("manager_id", fields.MANAGER),
+    ):
+        if field_name in mapped:
+            sets.append(f"{column} = COALESCE(s.{column}, c.{column})")
+            checks.append(
+                f"(s.{column} IS NOT NULL AND {_distinct(staging, 'c.' + column, 's.' + column)})"
+            )
+    now = _now_param()
+    updated: list[int] = []
+    if sets:
+        cursor.execute(
+            f"""UPDATE clients_client AS c SET {", ".join(sets)}, updated_at = %s
+                FROM {staging.name} AS s WHERE c.external_id = s.client AND ({" OR ".join(checks)})
+                RETURNING c.id""",  # noqa: S608
+            [now],
+        )
+        updated = [row[0] for row in cursor.fetchall()]
+    names, selects, params = _insert_columns(
+        Client,
+        {
+            "external_id": "s.client",
+            "name": "COALESCE(s.name, '')",
+            "phone": "COALESCE(s.phone, '')",
+            "email": "COALESCE(s.email, '')",
+            "segment_id": "s.segment_id",
+            "manager_id": "s.manager_id",
+        },
+        now,
+    )
+    cursor.execute(
+        f"""INSERT INTO clients_client ({names}) SELECT {selects} FROM {staging.name} AS s
+            WHERE NOT EXISTS (SELECT 1 FROM clients_client AS c WHERE c.external_id = s.client)
+            ORDER BY s.line""",  # noqa: S608
+        params,
+    )
+    result.created = max(cursor.rowcount, 0)
+    result.updated = len(updated)
+    result.unchanged = result.rows - result.created - result.updated
+    return updated
+
+
+def _write_transactions(
+    cursor, staging: Staging, result: ImportResult, *, job_id: int | None
+) -> list[int]:
+    """Create missing clients, number the rows into identities, update changed rows, insert new."""
+    now = _now_param()
+    # 1. Clients named for the first time, with the details of the first row that names them.
+    names, selects, params = _insert_columns(
+        Client,
+        {
+            "external_id": "s.client",
+            "name": "COALESCE(s.name, '')",
+            "phone": "COALESCE(s.phone, '')",
+            "email": "COALESCE(s.email, '')",
+            "segment_id": "s.segment_id",
+            "manager_id": "s.manager_id",
+        },
+        now,
+    )
+    cursor.execute(
+        f"""INSERT INTO clients_client ({names}) SELECT {selects} FROM {staging.name} AS s
+            JOIN (SELECT m.client, MIN(m.line) AS line FROM {staging.name} AS m
+                  WHERE NOT EXISTS (SELECT 1 FROM clients_client AS c WHERE c.external_id = m.client)
+                  GROUP BY m.client) AS f ON f.line = s.line
+            ORDER BY s.line""",  # noqa: S608
+        params,
+    )
+    result.clients_created = max(cursor.rowcount, 0)
+
+    # 2. Every row with its client id and identity (see docs/import.md, "Identity").
+    numbered = f"{staging.name}_n"
+    if staging.postgres:
+        key = "'k:' || s.client || '|' || to_char(s.date, 'YYYY-MM-DD') || '|' || s.amount::text"
+    else:
+        key = "'k:' || s.client || '|' || s.date || '|' || s.amount"
+    repeat = "ROW_NUMBER() OVER (PARTITION BY s.client, s.date, s.amount, s.external_id IS NULL ORDER BY s.line)"
+    identity = f"{key} || '|' || {repeat}"
+    if fields.TRANSACTION_ID in result.mapping:
+        identity = (
+            f"CASE WHEN s.external_id IS NOT NULL THEN 'id:' || s.external_id ELSE {identity} END"
+        )
+    cursor.execute(
+        f"""CREATE TEMP TABLE {numbered} AS
+            SELECT s.line AS line, c.id AS client_id, {identity} AS identity, s.date AS date,
+                   s.amount AS amount, s.margin AS margin, s.promo_code AS promo_code,
+                   s.external_id AS external_id
+            FROM {staging.name} AS s JOIN clients_client AS c ON c.external_id = s.client"""  # noqa: S608
+    )
+    try:
+        touched_before = _update_transactions(cursor, staging, numbered, result, job_id=job_id)
+        names, selects, params = _insert_columns(
+            Transaction,
+            {
+                "client_id": "n.client_id",
+                "identity": "n.identity",
+                "external_id": "COALESCE(n.external_id, '')",
+                "date": "n.date",
+                "amount": "n.amount",
+                "margin": "n.margin",
+                "promo_code": "COALESCE(n.promo_code, '')",
+                "import_job_id": "%s",
+            },
+            now,
+            {"import_job_id": job_id},
+        )
+        cursor.execute(
+            f"""INSERT INTO clients_transaction ({names}) SELECT {selects} FROM {numbered} AS n WHERE 1 = 1
+                ORDER BY n.line ON CONFLICT (identity) DO NOTHING""",  # noqa: S608
+            params,
+        )
+        result.created = max(cursor.rowcount, 0)
+        result.unchanged = result.rows - result.created - result.updated
+        if not (result.created or result.updated or result.clients_created):
+            return []
+        cursor.execute(f"SELECT DISTINCT client_id FROM {numbered}")  # noqa: S608
+        return sorted({row[0] for row in cursor.fetchall()} | touched_before)
+    finally:
+        cursor.execute(f"DROP TABLE IF EXISTS {numbered}")
+
+
+def _update_transactions(
+    cursor, staging: Staging, numbered: str, result: ImportResult, *, job_id: int | None
+) -> set[int]:
+    """Rows already stored under the same identity whose values differ are updated.
+
+    With an id column the date, amount and client may change; without one they are the
+    identity itself, so only margin and promo code can. An empty cell changes nothing.
+    """
+    sets, checks = [], []
+    by_id = fields.TRANSACTION_ID in result.mapping
+    if by_id:
+        for column in ("client_id", "date", "amount"):
+            sets.append(f"{column} = n.{column}")
+            checks.append(_distinct(staging, "t." + column, "n." + column))
+    for column, field_name in (("margin", fields.MARGIN), ("promo_code", fields.PROMO_CODE)):
+        if field_name in result.mapping:
+            sets.append(f"{column} = COALESCE(n.{column}, t.{column})")
+            checks.append(
+                f"(n.{column} IS NOT NULL AND {_distinct(staging, 't.' + column, 'n.' + column)})"
+            )
+    if not sets:
+        return set()
+    where = f"t.identity = n.identity AND ({' OR '.join(checks)})"
+    touched: set[int] = set()
+    if by_id:  # a row moved to another client changes the old client's figures too
+        cursor.execute(
+            f"SELECT DISTINCT t.client_id FROM clients_transaction AS t JOIN {numbered} AS n ON {where}"
+        )  # noqa: S608
+        touched = {row[0] for row in cursor.fetchall()}
+    cursor.execute(
+        f"""UPDATE clients_transaction AS t SET {", ".join(sets)}, import_job_id = %s
+            FROM {numbered} AS n WHERE {where}""",  # noqa: S608
+        [job_id],
+    )
+    result.updated = max(cursor.rowcount, 0)
+    return touched
+
+
+# --- Import jobs (the page and the commands) --------------------------------------------------------
+
+
+def import_job_run(
+    *, job_id: int, dry_run: bool, progress: Progress | None = None
+) -> ImportJob | None:
+    """Run a queued job (a preview when ``dry_run``) and record its outcome on the row.
+
+    The job is claimed with a compare-and-set from ``queued`` to ``running``, so a task that is
+    delivered twice runs once; a job that is gone or not queued is left alone.
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, state=ImportJob.State.QUEUED).update(
+        state=ImportJob.State.RUNNING, started_at=timezone.now(), finished_at=None, processed_rows=0
+    )
+    if not claimed:
+        return None
+    job = ImportJob.objects.get(pk=job_id)
+    options = dict(job.options)
+    path = job.file.path if job.file else options["path"]
+
+    def record(done: int, total: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(processed_rows=done, total_rows=total)
+        if progress:
+            progress(done, total)
+
+    try:
+        result = import_file(
+            kind=job.kind,
+            path=path,
+            encoding=options.get("encoding"),
+            delimiter=options.get("delimiter"),
+            mapping=options.get("mapping"),
+            dry_run=dry_run,
+            job_id=None if dry_run else job.pk,
+            progress=record,
+        )
+    except Exception as exc:
+        ImportJob.objects.filter(pk=job_id).update(
+            state=ImportJob.State.FAILED, finished_at=timezone.now(), message=str(exc)[:2000]
+        )
+        raise
+    job_record_result(job=job, result=result)
+    return job
+
+
+def job_record_result(*, job: ImportJob, result: ImportResult) -> None:
+    """Store what an import found on its job row (the page and the commands read it back)."""
+    options = dict(job.options)
+    options.update(
+        stage="preview" if result.dry_run else "import",
+        detected={
+            "format": result.format,
+            "encoding": result.encoding,
+            "delimiter": result.delimiter,
+        },
+        headers=result.headers,
+        used_mapping=result.mapping,
+        sample=[{k: _jsonable(v) for k, v in row.items()} for row in result.sample],
+        file_error={"code": result.file_error.code, "params": result.file_error.params}
+        if result.file_error
+        else None,
+        errors_by_reason=dict(result.report.by_reason),
+    )
+    job.options = options
+    job.counts = result.counts
+    job.errors = result.report.errors
+    job.error_count = result.report.bad_rows
+    job.total_rows = result.rows
+    job.processed_rows = result.rows
+    job.state = ImportJob.State.DONE if result.ok else ImportJob.State.FAILED
+    job.finished_at = timezone.now()
+    job.save(
+        update_fields=[
+            "options",
+            "counts",
+            "errors",
+            "error_count",
+            "total_rows",
+            "processed_rows",
+            "state",
+            "finished_at",
+        ]
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def import_job_queue(*, job: ImportJob, run: bool) -> ImportJob:
+    """Mark a job queued for a preview (``run=False``) or the real import, and enqueue it."""
+    from clients import tasks
+
+    if run and not (job.options.get("stage") == "preview" and job.state == ImportJob.State.DONE):
+        raise ValueError(ERR_JOB_NOT_READY)
+    options = dict(job.options)
+    options["stage"] = "import" if run else "preview"
+    job.options = options
+    job.state = ImportJob.State.QUEUED
+    job.processed_rows = 0
+    job.save(update_fields=["options", "state", "processed_rows"])
+    task = tasks.import_run if run else tasks.import_preview
+    transaction.on_commit(lambda: task.delay(job.pk))
+    return job
