@@ -77,9 +77,7 @@
       box.setAttribute("role", "alert");
       document.body.appendChild(box);
     }
-    box.textContent = (document.documentElement.lang === "ru")
-      ? "Не удалось выполнить действие (" + event.detail.xhr.status + "). Обновите страницу и попробуйте ещё раз."
-      : "The action failed (" + event.detail.xhr.status + "). Reload the page and try again.";
+    box.textContent = document.body.getAttribute("data-error-text") + " (" + event.detail.xhr.status + ")";
     window.setTimeout(function () { box.remove(); }, 6000);
   });
 
