@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from calls.seed import demo_activity, seed_catalogue
 from clients.models import Client, Segment, Transaction
 from clients.stats import refresh_clients
 from reactivation.models import Policy
@@ -114,6 +115,7 @@ def demo_create(*, clients: int = 3000, seed: int = 1, today: dt.date) -> DemoRe
     """Create the demo business; see the module docstring."""
     rng = np.random.default_rng(seed)
     result = DemoResult(users=demo_users())
+    seed_catalogue()
     User = get_user_model()
     managers = list(User.objects.filter(groups__name=Role.MANAGER).order_by("username"))
 
@@ -175,4 +177,5 @@ def demo_create(*, clients: int = 3000, seed: int = 1, today: dt.date) -> DemoRe
     refresh_clients(client_ids=None, as_of=today)
     result.clients = len(new_clients)
     result.transactions = len(transactions)
+    demo_activity(today=today, seed=seed)  # calls and offers on the cases opened above
     return result

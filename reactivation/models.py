@@ -153,11 +153,15 @@ class CaseQuerySet(models.QuerySet):
 
     def visible_to(self, user: Any) -> CaseQuerySet:
         """Owners and admins see every case; a manager sees cases assigned to them and the
-        unassigned pool (control cases are never worked, so never shown to managers)."""
+        unassigned pool (control cases are never worked, so never shown to managers), except
+        pool cases of a colleague's own client: those go to that colleague."""
         if sees_everything(user):
             return self
         if getattr(user, "is_authenticated", False):
-            return self.filter(Q(assigned_to=user) | Q(assigned_to__isnull=True, is_control=False))
+            pool = Q(assigned_to__isnull=True, is_control=False) & (
+                Q(client__manager__isnull=True) | Q(client__manager=user)
+            )
+            return self.filter(Q(assigned_to=user) | pool)
         return self.none()
 
 

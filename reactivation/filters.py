@@ -1,0 +1,93 @@
+"""Filters of the manager's week and the pool."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from calls.models import Call, Reason
+from clients.models import AbcClass, Segment
+from reactivation.models import Case, Offer
+
+WORKED_STATUSES = [
+    (value, label) for value, label in Case.Status.choices if value != Case.Status.CONTROL
+]
+
+
+class OfferState:
+    NONE = "none"
+    LIVE = "live"
+    REDEEMED = "redeemed"
+    EXPIRED = "expired"
+    CHOICES = [
+        (NONE, _("No offer")),
+        (LIVE, _("Valid offer")),
+        (REDEEMED, _("Offer redeemed")),
+        (EXPIRED, _("Offer expired")),
+    ]
+
+
+class PoolFilter(django_filters.FilterSet):
+    segment = django_filters.ModelChoiceFilter(
+        field_name="client__segment",
+        queryset=Segment.objects.all(),
+        label=_("Segment"),
+        empty_label=_("All segments"),
+    )
+    abc_class = django_filters.ChoiceFilter(
+        choices=AbcClass.choices, label=_("ABC class"), empty_label=_("Any class")
+    )
+
+    class Meta:
+        model = Case
+        fields = ["segment", "abc_class"]
+
+
+class QueueFilter(PoolFilter):
+    status = django_filters.ChoiceFilter(
+        choices=WORKED_STATUSES, label=_("Case status"), empty_label=_("Any status")
+    )
+    reason = django_filters.ModelChoiceFilter(
+        queryset=Reason.objects.all(),
+        label=_("Reason"),
+        empty_label=_("Any reason"),
+        method="filter_reason",
+    )
+    offer = django_filters.ChoiceFilter(
+        choices=OfferState.CHOICES,
+        label=_("Offer"),
+        empty_label=_("Any offer state"),
+        method="filter_offer",
+    )
+
+    class Meta:
+        model = Case
+        fields = ["segment", "status", "abc_class", "reason", "offer"]
+
+    def filter_reason(self, queryset: QuerySet, name: str, value: Reason) -> QuerySet:
+        """Cases on which a call recorded this reason for leaving."""
+        return queryset.filter(Exists(Call.objects.filter(case=OuterRef("pk"), reason=value)))
+
+    def filter_offer(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        today = timezone.localdate()
+        offers = Offer.objects.filter(case=OuterRef("pk"))
+        if value == OfferState.NONE:
+            return queryset.filter(~Exists(offers))
+        if value == OfferState.LIVE:
+            return queryset.filter(
+                Exists(offers.filter(status=Offer.Status.ISSUED, expires_on__gte=today))
+            )
+        if value == OfferState.REDEEMED:
+            return queryset.filter(Exists(offers.filter(status=Offer.Status.REDEEMED)))
+        if value == OfferState.EXPIRED:
+            return queryset.filter(
+                Exists(
+                    offers.filter(
+                        Q(status=Offer.Status.EXPIRED)
+                        | Q(status=Offer.Status.ISSUED, expires_on__lt=today)
+                    )
+                )
+            )
+        return queryset
