@@ -1,0 +1,237 @@
+"""Admin writes: policies, business settings, users and roles, weekly plans, and the deletion of
+clients and transactions (the only deletions in the product, each recorded in the audit history).
+
+Every row these functions change carries ``history = HistoricalRecords()``, so the audit page
+shows who changed what, when, before and after. Outside a request (a command, a test) the
+acting user is passed in and set on the row, because the history middleware is not there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clients import stats
+from clients.models import Client, Transaction
+from reactivation.models import BusinessSettings, Case, Policy, WeeklyPlan
+from reactivation.roles import Role
+
+User = get_user_model()
+
+ERR_CONFIRM_MISMATCH = _("Type the client’s external id exactly to confirm the deletion.")
+ERR_LAST_ADMIN = _("This is the last active administrator: give the role to someone else first.")
+ERR_NOT_MANAGER = _("Weekly plans are set for managers only.")
+ERR_USERNAME_TAKEN = _("A user with this name already exists.")
+REASON_TRANSACTION_DELETED = _("Transaction deleted: %(date)s, %(amount)s (id %(id)s, %(identity)s)")
+REASON_HANDED_OVER = _("Handed over: the manager left")
+REASON_CLIENT_DELETED = _("Client deleted with %(transactions)s transactions and %(cases)s cases")
+
+
+def _as(row: Any, user: Any) -> Any:
+    if user is not None and getattr(user, "is_authenticated", False):
+        row._history_user = user
+    return row
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def _policy_client_ids(policy: Policy) -> Iterable[int] | None:
+    """The clients a policy judges: its segment's, or for the default policy every client whose
+    segment has no policy of its own (None when that is every client)."""
+    if policy.segment_id:
+        return Client.objects.filter(segment_id=policy.segment_id).values_list("pk", flat=True)
+    own = Policy.objects.filter(segment__isnull=False).values_list("segment_id", flat=True)
+    if not own.exists():
+        return None
+    return Client.objects.exclude(segment_id__in=own).values_list("pk", flat=True)
+
+
+@transaction.atomic
+def policy_save(*, policy: Policy, user: Any, as_of: dt.date | None = None) -> Policy:
+    """Validate and save a policy, then re-judge its clients (cycle, status, ``due_on``) so the
+    statuses on every page follow the new thresholds at once. Opens no cases: the nightly run
+    does that."""
+    policy.full_clean()
+    _as(policy, user).save()
+    ids = _policy_client_ids(policy)
+    stats.refresh_status(client_ids=None if ids is None else list(ids), as_of=as_of or _today())
+    return policy
+
+
+@transaction.atomic
+def business_settings_save(*, settings_row: BusinessSettings, user: Any) -> BusinessSettings:
+    settings_row.full_clean()
+    _as(settings_row, user).save()
+    return settings_row
+
+
+@dataclass(frozen=True)
+class UserInput:
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    roles: list[str]
+    is_active: bool = True
+
+
+def _set_roles(user: Any, roles: Iterable[str]) -> None:
+    wanted = set(roles) & set(Role.values)
+    groups = {group.name: group for group in Group.objects.filter(name__in=Role.values)}
+    user.groups.remove(*[groups[name] for name in set(Role.values) - wanted if name in groups])
+    user.groups.add(*[groups[name] for name in wanted if name in groups])
+    user._roles_cache = None
+
+
+def _active_admins_except(user: Any) -> int:
+    return (
+        User.objects.filter(is_active=True)
+        .filter(groups__name=Role.ADMIN)
+        .exclude(pk=user.pk)
+        .distinct()
+        .count()
+        + User.objects.filter(is_active=True, is_superuser=True).exclude(pk=user.pk).count()
+    )
+
+
+@transaction.atomic
+def user_create(*, data: UserInput, password: str) -> Any:
+    if User.objects.filter(username__iexact=data.username).exists():
+        raise ValidationError({"username": ERR_USERNAME_TAKEN})
+    user = User(
+        username=data.username, first_name=data.first_name, last_name=data.last_name,
+        email=data.email, is_active=data.is_active,
+    )
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    _set_roles(user, data.roles)
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: Any, data: UserInput, acting_user: Any, hand_over_to: Any = None) -> Any:
+    """Change a user's details, roles and whether they may log in.
+
+    A manager who is deactivated or loses the manager role hands their open cases to
+    ``hand_over_to`` or, without one, back to the pool, so no client waits on someone who no
+    longer calls. The last active administrator cannot remove their own access.
+    """
+    was_admin = user.is_active and (user.is_superuser or user.groups.filter(name=Role.ADMIN).exists())
+    stays_admin = data.is_active and (user.is_superuser or Role.ADMIN in data.roles)
+    if was_admin and not stays_admin and _active_admins_except(user) == 0:
+        raise ValidationError(ERR_LAST_ADMIN)
+    was_manager = user.is_active and user.groups.filter(name=Role.MANAGER).exists()
+    user.first_name, user.last_name, user.email = data.first_name, data.last_name, data.email
+    user.is_active = data.is_active
+    user.save(update_fields=["first_name", "last_name", "email", "is_active"])
+    _set_roles(user, data.roles)
+    if was_manager and not (data.is_active and Role.MANAGER in data.roles):
+        manager_hand_over(manager=user, to=hand_over_to, acting_user=acting_user)
+    return user
+
+
+@transaction.atomic
+def manager_hand_over(*, manager: Any, to: Any | None, acting_user: Any) -> int:
+    """Hand a leaving manager's open cases to ``to`` (None: the unassigned pool).
+
+    The case services move the cases with one UPDATE, which django-simple-history does not see,
+    so this writes the history rows of the moved cases itself: the audit then shows each case's
+    assignment before and after, and who did it. Returns how many cases moved.
+    """
+    from reactivation.services.cases import CaseError, cases_reassign, manager_release_cases
+
+    ids = list(Case.objects.filter(assigned_to=manager, status=Case.Status.OPEN).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    if to is not None:
+        try:
+            moved = cases_reassign(case_ids=ids, manager=to)
+        except CaseError as error:
+            raise ValidationError(error.message) from error
+    else:
+        moved = manager_release_cases(manager=manager)
+    Case.history.bulk_history_create(
+        list(Case.objects.filter(pk__in=ids)), update=True, default_user=acting_user,
+        default_change_reason=str(REASON_HANDED_OVER)[:100],
+    )
+    return moved
+
+
+@transaction.atomic
+def user_set_password(*, user: Any, password: str) -> Any:
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def weekly_plan_set(
+    *, manager: Any, calls: int, reached: int, offers: int, wins: int, user: Any
+) -> WeeklyPlan:
+    if not manager.groups.filter(name=Role.MANAGER).exists():
+        raise ValidationError(ERR_NOT_MANAGER)
+    plan = WeeklyPlan.objects.select_for_update().filter(manager=manager).first() or WeeklyPlan(manager=manager)
+    plan.calls, plan.reached, plan.offers, plan.wins = calls, reached, offers, wins
+    plan.full_clean()
+    _as(plan, user).save()
+    return plan
+
+
+@transaction.atomic
+def transaction_delete(*, transaction_row: Transaction, user: Any, as_of: dt.date | None = None) -> Client:
+    """Delete one transaction and bring its client's statistics up to date.
+
+    1. lock the client row, so a concurrent import cannot recompute it half-way;
+    2. delete the transaction;
+    3. recompute the client's aggregates, cycle, status and ``due_on``;
+    4. write a history row on the client saying which transaction went, and by whom.
+    """
+    client = Client.objects.select_for_update().get(pk=transaction_row.client_id)
+    description = REASON_TRANSACTION_DELETED % {
+        "date": transaction_row.date.isoformat(),
+        "amount": transaction_row.amount,
+        "id": transaction_row.external_id or "—",
+        "identity": transaction_row.identity,
+    }
+    transaction_row.delete()
+    stats.refresh_clients(client_ids=[client.pk], as_of=as_of or _today())
+    client.refresh_from_db()
+    client._change_reason = str(description)[:100]
+    _as(client, user).save(update_fields=["updated_at"])
+    return client
+
+
+@transaction.atomic
+def client_delete(*, client: Client, user: Any, confirm: str) -> None:
+    """Delete a client with their transactions, cases, offers and calls.
+
+    ``confirm`` must repeat the client's external id: a deletion is never one stray click. The
+    deletion of the client and of each case lands in the audit history with the acting user.
+    """
+    if (confirm or "").strip() != client.external_id:
+        raise ValidationError({"confirm": ERR_CONFIRM_MISMATCH})
+    reason = str(
+        REASON_CLIENT_DELETED
+        % {"transactions": client.transactions.count(), "cases": client.cases.count()}
+    )[:100]
+    for case in client.cases.all():
+        _as(case, user)._change_reason = reason
+        case.delete()
+    for offer in client.offers.all():
+        _as(offer, user).delete()
+    client._change_reason = reason
+    _as(client, user).delete()

@@ -1,0 +1,209 @@
+"""Policies per segment, with a live preview of what the thresholds would do now and a backtest
+of what they would have done on a past date; and the fitted model parameters per segment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from clients.models import Client, Segment
+from reactivation.models import Policy
+from reactivation.roles import admin_required
+from reactivation.services import admin as services
+from reactivation.settings_forms import BacktestForm, ModelFitForm, PolicyCreateForm, PolicyForm
+from reactivation.views.settings import _errors_to_form
+
+BACKTEST_DEFAULT_DAYS = 60
+BACKTEST_DEFAULT_LOOKBACK_DAYS = 90
+
+
+@admin_required
+def settings_policies(request: HttpRequest) -> HttpResponse:
+    policies = {p.segment_id: p for p in Policy.objects.select_related("segment")}
+    if None not in policies:
+        policies[None] = Policy.objects.create(segment=None)
+    counts = {
+        row["segment"]: row
+        for row in Client.objects.values("segment").annotate(
+            total=Count("pk"),
+            active=Count("pk", filter=Q(status="active")),
+            sleeping=Count("pk", filter=Q(status="sleeping")),
+            lost=Count("pk", filter=Q(status="lost")),
+        )
+    }
+    rows = [{"segment": None, "policy": policies[None], "counts": counts.get(None, {}), "own": True}]
+    for segment in Segment.objects.order_by("name"):
+        own = segment.pk in policies
+        rows.append(
+            {
+                "segment": segment,
+                "policy": policies.get(segment.pk) or policies[None],
+                "counts": counts.get(segment.pk, {}),
+                "own": own,
+            }
+        )
+    context = {"rows": rows, "create_form": PolicyCreateForm()}
+    return render(request, "reactivation/settings/policies.html", context)
+
+
+@require_POST
+@admin_required
+def settings_policy_create(request: HttpRequest) -> HttpResponse:
+    """A segment gets its own policy, starting from a copy of the default one."""
+    form = PolicyCreateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Pick a segment that has no policy of its own yet."))
+        return redirect("settings_policies")
+    default = Policy.objects.filter(segment__isnull=True).first() or Policy(segment=None)
+    policy = Policy(segment=form.cleaned_data["segment"])
+    for name in PolicyForm.Meta.fields:
+        setattr(policy, name, getattr(default, name))
+    try:
+        services.policy_save(policy=policy, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("settings_policies")
+    messages.success(request, _("The segment now has its own policy; adjust its thresholds."))
+    return redirect("settings_policy_edit", policy_id=policy.pk)
+
+
+def _unsaved_policy(policy: Policy, data: Any) -> tuple[PolicyForm, Policy | None]:
+    """The policy as typed, not saved: for the preview and the backtest."""
+    candidate = Policy.objects.get(pk=policy.pk)
+    form = PolicyForm(data, instance=candidate)
+    if not form.is_valid():
+        return form, None
+    return form, form.instance
+
+
+def _preview(policy: Policy) -> Any:
+    from reactivation.backtest import policy_preview
+
+    return policy_preview(policy=policy)
+
+
+def _backtest(policy: Policy, as_of: dt.date, days: int) -> Any:
+    from reactivation.backtest import backtest
+
+    return backtest(policy=policy, as_of=as_of, days=days)
+
+
+def _backtest_form(data: Any) -> BacktestForm:
+    if data is not None and "as_of" in data:
+        return BacktestForm(data)
+    today = timezone.localdate()
+    return BacktestForm(
+        {"as_of": (today - dt.timedelta(days=BACKTEST_DEFAULT_LOOKBACK_DAYS)).isoformat(), "days": BACKTEST_DEFAULT_DAYS}
+    )
+
+
+@admin_required
+def settings_policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
+    policy = get_object_or_404(Policy.objects.select_related("segment"), pk=policy_id)
+    backtest_form = _backtest_form(request.GET)
+    if request.method == "POST":
+        form, candidate = _unsaved_policy(policy, request.POST)
+        if candidate is not None and "preview" not in request.POST:
+            try:
+                services.policy_save(policy=candidate, user=request.user)
+            except ValidationError as error:
+                _errors_to_form(form, error)
+            else:
+                messages.success(request, _("Policy saved; client statuses follow the new thresholds."))
+                return redirect("settings_policy_edit", policy_id=policy.pk)
+        shown = candidate if candidate is not None and not form.errors else policy
+    else:
+        form, shown = PolicyForm(instance=policy), policy
+    context = {
+        "policy": policy,
+        "form": form,
+        "preview": _preview(shown),
+        "backtest_form": backtest_form,
+        "backtest": _backtest(shown, backtest_form.cleaned_data["as_of"], backtest_form.cleaned_data["days"])
+        if backtest_form.is_valid()
+        else None,
+        "previewing_unsaved": request.method == "POST",
+    }
+    return render(request, "reactivation/settings/policy_form.html", context)
+
+
+@admin_required
+@vary_on_headers("HX-Request")
+def settings_policy_preview(request: HttpRequest, policy_id: int) -> HttpResponse:
+    """The live preview for the thresholds typed so far (nothing is saved)."""
+    policy = get_object_or_404(Policy, pk=policy_id)
+    form, candidate = _unsaved_policy(policy, request.GET)
+    context = {"policy": policy, "form": form, "preview": _preview(candidate) if candidate else None}
+    return render(request, "reactivation/settings/policy_form.html#preview", context)
+
+
+@admin_required
+@vary_on_headers("HX-Request")
+def settings_policy_backtest(request: HttpRequest, policy_id: int) -> HttpResponse:
+    """The backtest of the thresholds typed so far, for the date and window asked."""
+    policy = get_object_or_404(Policy, pk=policy_id)
+    form, candidate = _unsaved_policy(policy, request.GET)
+    backtest_form = _backtest_form(request.GET)
+    result = None
+    if candidate is not None and backtest_form.is_valid():
+        result = _backtest(candidate, backtest_form.cleaned_data["as_of"], backtest_form.cleaned_data["days"])
+    context = {"policy": policy, "form": form, "backtest_form": backtest_form, "backtest": result}
+    return render(request, "reactivation/settings/policy_form.html#backtest", context)
+
+
+# --- Fitted model parameters -------------------------------------------------------------------
+@admin_required
+def settings_models(request: HttpRequest) -> HttpResponse:
+    segments = Segment.objects.annotate(clients_count=Count("clients")).order_by("name")
+    fits = request.session.get("model_fits", {})
+    rows = [{"segment": s, "fit": fits.get(str(s.pk))} for s in segments]
+    return render(
+        request, "reactivation/settings/models.html", {"rows": rows, "fit_form": ModelFitForm(request.GET or None)}
+    )
+
+
+@require_POST
+@admin_required
+def settings_model_fit(request: HttpRequest, segment_id: int) -> HttpResponse:
+    """Fit the segment's parameters for review; nothing is applied until the admin says so."""
+    from reactivation.services.modelfit import segment_fit
+
+    segment = get_object_or_404(Segment, pk=segment_id)
+    form = ModelFitForm(request.POST)
+    until = form.cleaned_data.get("until") if form.is_valid() else None
+    fit = segment_fit(segment=segment, until=until or timezone.localdate())
+    fits = request.session.get("model_fits", {})
+    fits[str(segment.pk)] = fit.as_dict() if fit is not None else None
+    request.session["model_fits"] = fits
+    if fit is None:
+        messages.warning(request, _("Too little data in this segment to fit a model; the rule alone applies."))
+    return redirect("settings_models")
+
+
+@require_POST
+@admin_required
+def settings_model_apply(request: HttpRequest, segment_id: int) -> HttpResponse:
+    from reactivation.services.modelfit import segment_apply_fit
+
+    segment = get_object_or_404(Segment, pk=segment_id)
+    fits = request.session.get("model_fits", {})
+    fit = fits.get(str(segment.pk))
+    if not fit:
+        messages.error(request, _("Fit the segment first, then apply what you reviewed."))
+        return redirect("settings_models")
+    segment_apply_fit(segment=segment, fit=fit, user=request.user)
+    fits.pop(str(segment.pk), None)
+    request.session["model_fits"] = fits
+    messages.success(request, _("Model parameters applied to %(segment)s.") % {"segment": segment.name})
+    return redirect("settings_models")
