@@ -1,0 +1,102 @@
+"""The owners' dashboard and the CSV export of each of its charts."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from reactivation.dashboard_forms import DEFAULT_PERIOD, DashboardFilterForm, DashboardFilters
+from reactivation.models import BusinessSettings
+from reactivation.roles import owner_required
+from reactivation.selectors import dashboard as selectors
+from reactivation.templatetags.dashboard import display, raw
+
+
+def _form_and_filters(
+    request: HttpRequest,
+) -> tuple[DashboardFilterForm, DashboardFilters, dt.date | None]:
+    """The filter form bound to the query string and the filters it gives (the defaults when it
+    is invalid, so the page still shows something beside the errors)."""
+    latest = selectors.latest_snapshot_on()
+    settings = BusinessSettings.load()
+    data = request.GET.copy()
+    data.setdefault("period", DEFAULT_PERIOD)
+    form = DashboardFilterForm(
+        data,
+        latest=latest or timezone.localdate(),
+        default_return_share=settings.return_share,
+    )
+    if form.is_valid():
+        return form, form.filters(), latest
+    fallback = DashboardFilterForm(
+        {}, latest=form.latest, default_return_share=settings.return_share
+    )
+    fallback.is_valid()
+    return form, fallback.filters(), latest
+
+
+def _present(panels: dict[str, selectors.Panel]) -> None:
+    """Attach the displayed and raw cells to every table (the template prints them as they are)."""
+    for panel in panels.values():
+        for table in panel.tables:
+            table.cells = [
+                [
+                    (display(value, column.kind), raw(value, column.kind), column.kind)
+                    for value, column in zip(row, table.columns, strict=True)
+                ]
+                for row in table.rows
+            ]
+
+
+@owner_required
+@require_GET
+@vary_on_headers("HX-Request")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form, filters, latest = _form_and_filters(request)
+    panels = selectors.dashboard_get(filters=filters, user=request.user)
+    _present(panels)
+    query = request.GET.copy()
+    query.pop("table", None)
+    context = {
+        "form": form,
+        "filters": filters,
+        "panels": panels,
+        "latest": latest,
+        "query": query.urlencode(),
+        "return_share_percent": round(filters.return_share * 100, 2),
+    }
+    template = (
+        "reactivation/dashboard.html#panels" if request.htmx else "reactivation/dashboard.html"
+    )
+    return render(request, template, context)
+
+
+@owner_required
+@require_GET
+def dashboard_export(request: HttpRequest, panel: str) -> HttpResponse:
+    """One chart's numbers as CSV (``?table=N`` for a panel's further tables)."""
+    if panel not in selectors.PANELS:
+        raise Http404
+    _form, filters, _latest = _form_and_filters(request)
+    found = selectors.panel_get(name=panel, filters=filters, user=request.user)
+    try:
+        table = found.tables[int(request.GET.get("table", 0))]
+    except (ValueError, IndexError) as exc:
+        raise Http404 from exc
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"dashboard-{panel}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.write("\ufeff")  # a BOM, so that spreadsheet programs read the file as UTF-8
+    writer = csv.writer(response)
+    writer.writerow([column.label for column in table.columns])
+    for row in table.rows:
+        writer.writerow(
+            [raw(value, column.kind) for value, column in zip(row, table.columns, strict=True)]
+        )
+    return response
