@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from reactivation import rules
@@ -182,6 +182,30 @@ def load_synthetic_base(
     progress: Callable[[str], None] | None = None,
 ) -> SynthSummary:
     """Empty the product tables and load a synthetic base (see the module docstring)."""
+    # One transaction: the indexes dropped for the COPY come back even if the load fails
+    # half-way (PostgreSQL's DDL is transactional).
+    with transaction.atomic():
+        return _fill(
+            clients=clients,
+            transactions=transactions,
+            seed=seed,
+            cases=cases,
+            snapshots_days=snapshots_days,
+            as_of=as_of,
+            progress=progress,
+        )
+
+
+def _fill(
+    *,
+    clients: int,
+    transactions: int,
+    seed: int,
+    cases: int,
+    snapshots_days: int,
+    as_of: dt.date | None,
+    progress: Callable[[str], None] | None,
+) -> SynthSummary:
     if connection.vendor != "postgresql":
         raise RuntimeError("The synthetic base is loaded by COPY: DATABASE_URL must be PostgreSQL.")
     if clients <= 0 or transactions < 0:

@@ -141,7 +141,7 @@ def status_array(
     ``days_since`` is negative or ``cycle_days`` NaN for a client with no purchase."""
     days = np.asarray(days_since, dtype=np.float64)
     cycle = np.asarray(cycle_days, dtype=np.float64)
-    has = ~np.isnan(cycle) & (cycle > 0) & (days >= 0)
+    has = ~np.isnan(cycle) & (cycle > 0)
     codes = np.where(days <= sleeping_after * cycle, 1, np.where(days > flag_after * cycle, 3, 2))
     return np.where(has, codes, 0).astype(np.int8)
 
