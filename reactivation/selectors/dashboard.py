@@ -495,7 +495,12 @@ def _latest_values(filters: DashboardFilters) -> list[ValueSnapshot]:
 def cohort_panel(*, filters: DashboardFilters) -> Panel:
     """For each month of first purchase, the share of its clients who bought N months later."""
     last = _month_start(filters.end)
-    first = max(_month_start(filters.start), _months_back(last, COHORT_ROWS - 1))
+    # At least the twelve cohorts before the end (a short period still shows the pattern), more
+    # for a longer period, up to COHORT_ROWS.
+    first = max(
+        min(_month_start(filters.start), _months_back(last, COHORT_MONTHS - 1)),
+        _months_back(last, COHORT_ROWS - 1),
+    )
     rows = CohortActivity.objects.filter(cohort__gte=first, cohort__lte=last, month__lte=last)
     if filters.segment_id:
         rows = rows.filter(segment_id=filters.segment_id)

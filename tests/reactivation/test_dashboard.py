@@ -1,0 +1,290 @@
+"""The owners' dashboard: every figure against the hand-computed business in dashboard_data,
+the filters, the CSV exports and who may open it."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from reactivation.dashboard_forms import ERR_END_BEFORE_START
+from tests.reactivation import dashboard_data
+from tests.reactivation.dashboard_data import PERIOD
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("dashboard")
+
+
+@pytest.fixture
+def business(alice, bob):
+    return dashboard_data.build(manager=alice, colleague=bob)
+
+
+@pytest.fixture
+def panels(business, owner, login):
+    response = login(owner).get(URL, PERIOD)
+    assert response.status_code == 200
+    return response.context["panels"]
+
+
+def test_retention_rate_is_end_minus_new_over_start(panels):
+    retention = panels["retention"]
+    assert retention.data["crr"] == pytest.approx(0.80)
+    assert (retention.data["s"], retention.data["e"], retention.data["n"]) == (100, 95, 15)
+    june = retention.tables[0].rows[0]
+    assert june[3:] == [100, 95, 15, pytest.approx(0.80)]
+    assert retention.chart["datasets"][0]["data"] == [80.0]
+
+
+def test_status_mix_shares_and_change_against_the_previous_period(panels):
+    mix = {item["status"]: item for item in panels["status"].data["mix"]}
+    # 30 June: 85 / 10 / 55 of 150; 31 May (end of the previous 30 days): 80 / 20 / 50 of 150.
+    assert mix["active"]["count"] == 85
+    assert mix["active"]["share"] == pytest.approx(85 / 150)
+    assert mix["active"]["previous"] == 80
+    assert mix["active"]["change"] == pytest.approx(5 / 80)
+    assert mix["lost"]["share_change"] == pytest.approx(5 / 150)
+    assert mix["lost"]["good"] is False and mix["active"]["good"] is True
+
+
+def test_funnel_counts_and_conversions(panels):
+    funnel = panels["funnel"]
+    steps = funnel.data["steps"]
+    assert [steps[k].count for k in ("flagged", "contacted", "reached", "offered", "won")] == [
+        10,
+        6,
+        4,
+        3,
+        2,
+    ]
+    assert steps["contacted"].of_previous == pytest.approx(0.6)
+    assert steps["won"].of_previous == pytest.approx(2 / 3)
+    assert steps["won"].of_first == pytest.approx(0.2)
+
+
+def test_revenue_won_back_counts_90_days_from_the_win_against_cost(panels):
+    funnel = panels["funnel"]
+    assert funnel.data["revenue"] == pytest.approx(3800)
+    assert funnel.data["offers_cost"] == pytest.approx(600)
+    assert funnel.data["calls_cost"] == pytest.approx(400)
+    assert funnel.data["calls"] == 8
+    assert funnel.data["roi"] == pytest.approx(3.8)
+
+
+def test_uplift_against_the_control_group_with_its_interval(panels):
+    result = panels["uplift"].data["uplift"]
+    assert (result.treated, result.treated_won, result.control, result.control_returned) == (
+        10,
+        2,
+        10,
+        1,
+    )
+    assert result.uplift == pytest.approx(0.10)
+    assert result.low == pytest.approx(-0.209905, abs=1e-5)
+    assert result.high == pytest.approx(0.409905, abs=1e-5)
+    assert result.incremental_revenue == pytest.approx(1900)
+    assert panels["uplift"].data["no_control"] is None
+
+
+def test_without_a_control_group_the_page_says_it_cannot_separate_natural_returns(
+    business, owner, login
+):
+    from reactivation.models import Case
+
+    Case.objects.filter(is_control=True).delete()
+    response = login(owner).get(URL, PERIOD)
+
+    assert response.context["panels"]["uplift"].data["uplift"].uplift is None
+    assert "cannot be separated" in response.content.decode()
+
+
+def test_lifetime_value_and_revenue_left_on_the_table(panels):
+    ltv = panels["ltv"].data
+    assert ltv["check"] == pytest.approx(2000)
+    assert ltv["per_year"] == pytest.approx(10)
+    assert ltv["years"] == pytest.approx(5)
+    assert ltv["ltv"] == pytest.approx(100_000)
+    assert ltv["clients_ever"] == 150
+    assert ltv["return_share"] == pytest.approx(0.20)
+    assert ltv["left"] == pytest.approx(600_000)
+
+
+def test_return_share_is_adjustable_on_the_page(business, owner, login):
+    response = login(owner).get(URL, {**PERIOD, "return_share": "30"})
+
+    assert response.context["panels"]["ltv"].data["left"] == pytest.approx(900_000)
+    assert 'value="30"' in response.content.decode()
+
+
+def test_reasons_counts_and_shares(panels):
+    overall = panels["reasons"].tables[1]
+    assert [row[:3] for row in overall.rows] == [
+        ["Too expensive", 3, pytest.approx(0.75)],
+        ["Quality", 1, pytest.approx(0.25)],
+    ]
+    assert panels["reasons"].chart["datasets"][0]["data"] == [3]  # June only
+
+
+def test_managers_against_their_weekly_plan(panels, alice):
+    rows = {row[0]: row for row in panels["managers"].tables[0].rows}
+    row = rows[alice.get_full_name()]
+    weeks = 30 / 7
+    # calls, plan, share; reached...; offers...; wins...; revenue won back
+    assert row[1] == 8 and row[2] == pytest.approx(round(7 * weeks, 1))
+    assert row[3] == pytest.approx(8 / (7 * weeks))
+    assert (row[4], row[7], row[10]) == (4, 3, 2)
+    assert row[13] == pytest.approx(3800)
+
+
+def test_cohort_shares(panels):
+    matrix = {row["cohort"].isoformat(): row for row in panels["cohorts"].data["matrix"]}
+    january = matrix["2026-01-01"]
+    assert january["size"] == 10
+    assert [cell["value"] for cell in january["cells"][:4]] == [
+        1.0,
+        pytest.approx(0.6),
+        pytest.approx(0.3),
+        0.0,
+    ]
+    assert january["cells"][6]["value"] is None  # July is after the period
+
+
+def test_value_asleep_in_sleeping_and_lost_a_and_b_clients(panels):
+    assert panels["abc"].data["asleep"] == pytest.approx(120_000)
+    assert panels["abc"].data["asleep_clients"] == 50
+
+
+def test_segment_filter(business, owner, login):
+    dashboard_data.build_others(business, manager=None, colleague=None)
+    response = login(owner).get(URL, {**PERIOD, "segment": business["office"].pk})
+    panels = response.context["panels"]
+
+    assert panels["funnel"].data["flagged"] == 1
+    assert panels["status"].data["now"] is None  # no office snapshot
+
+
+def test_segment_filter_reads_the_segments_snapshots(business, owner, login):
+    response = login(owner).get(URL, {**PERIOD, "segment": business["coffee"].pk})
+    mix = {
+        item["status"]: item["count"] for item in response.context["panels"]["status"].data["mix"]
+    }
+
+    assert mix == {"active": 30, "sleeping": 10, "lost": 20}
+
+
+def test_manager_filter(business, owner, alice, bob, login):
+    dashboard_data.build_others(business, manager=alice, colleague=bob)
+
+    mine = login(owner).get(URL, {**PERIOD, "manager": alice.pk}).context["panels"]
+    theirs = login(owner).get(URL, {**PERIOD, "manager": bob.pk}).context["panels"]
+
+    assert mine["funnel"].data["flagged"] == 11  # her ten, and the office case
+    assert theirs["funnel"].data["flagged"] == 1
+    assert [row[0] for row in theirs["managers"].tables[0].rows] == [bob.get_full_name()]
+
+
+def test_period_filter(business, owner, alice, bob, login):
+    dashboard_data.build_others(business, manager=alice, colleague=bob)
+
+    june = login(owner).get(URL, PERIOD).context["panels"]
+    may = (
+        login(owner)
+        .get(URL, {"period": "custom", "start": "2026-05-01", "end": "2026-05-31"})
+        .context["panels"]
+    )
+
+    assert june["funnel"].data["flagged"] == 12
+    assert may["funnel"].data["flagged"] == 1
+
+
+def test_preset_period_ends_on_the_last_snapshot(business, owner, login):
+    filters = login(owner).get(URL, {"period": "90"}).context["filters"]
+
+    assert filters.end.isoformat() == "2026-06-30"
+    assert filters.days == 90
+
+
+def test_an_inverted_period_shows_the_error_and_keeps_the_dates(business, owner, login):
+    response = login(owner).get(
+        URL, {"period": "custom", "start": "2026-06-30", "end": "2026-06-01"}
+    )
+
+    assert response.status_code == 200
+    assert str(ERR_END_BEFORE_START) in response.content.decode()
+    assert 'value="2026-06-30"' in response.content.decode()
+
+
+def test_csv_export_holds_the_numbers_of_the_chart(business, owner, login):
+    response = login(owner).get(reverse("dashboard_export", args=["funnel"]), PERIOD)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["Step", "Cases", "Of the step before", "Of flagged"]
+    assert [row[1] for row in rows[1:]] == ["10", "6", "4", "3", "2"]
+    assert rows[2][2] == "60.00"
+
+
+def test_csv_export_of_a_further_table(business, owner, login):
+    response = login(owner).get(
+        reverse("dashboard_export", args=["funnel"]), {**PERIOD, "table": "1"}
+    )
+
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[1][1] == "3800.00"
+
+
+def test_csv_export_of_an_unknown_chart_is_404(owner, login):
+    assert login(owner).get(reverse("dashboard_export", args=["nonsense"])).status_code == 404
+    assert (
+        login(owner).get(reverse("dashboard_export", args=["funnel"]), {"table": "9"}).status_code
+        == 404
+    )
+
+
+@pytest.mark.parametrize("who", ["alice", "charlie"])
+def test_managers_and_people_without_a_role_cannot_open_the_dashboards(who, request, login):
+    user = request.getfixturevalue(who)
+    client = login(user)
+
+    assert client.get(URL).status_code == 403
+    assert client.get(reverse("dashboard_export", args=["status"])).status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("who", ["owner", "admin_user"])
+def test_owners_and_admins_open_the_dashboards(who, request, login, business):
+    assert login(request.getfixturevalue(who)).get(URL, PERIOD).status_code == 200
+
+
+def test_the_page_is_served_in_a_bounded_number_of_queries(
+    business, owner, login, django_assert_max_num_queries
+):
+    client = login(owner)
+    with django_assert_max_num_queries(45):
+        client.get(URL, {**PERIOD, "x": "cold"})
+
+
+def test_htmx_gets_only_the_panels(business, owner, login):
+    response = login(owner).get(URL, PERIOD, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<html" not in body and 'data-chart="chart-status"' in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_an_empty_install_shows_empty_states(owner, login):
+    response = login(owner).get(URL)
+
+    assert response.status_code == 200
+    assert "No nightly snapshot has been written yet." in response.content.decode()
