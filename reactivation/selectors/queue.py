@@ -29,8 +29,11 @@ CALL_ROWS = 20
 DUE_TODAY, OVERDUE, THIS_WEEK, LATER = 0, 1, 2, 3
 
 
-def week_start(today: dt.date, weekday: int) -> dt.date:
-    """The first day of the plan week containing ``today`` (weeks start on ``weekday``)."""
+def week_start(today: dt.date, weekday: int | None = None) -> dt.date:
+    """The first day of the plan week containing ``today``: weeks start on the assignment
+    weekday (read from the business settings when not given)."""
+    if weekday is None:
+        weekday = BusinessSettings.load().assignment_weekday
     return today - dt.timedelta(days=(today.weekday() - weekday) % 7)
 
 
@@ -50,16 +53,19 @@ def _bucket(today: dt.date, start: dt.date) -> CaseWhen:
 QUEUE_ORDER = ("bucket", "abc_order", "-priority", "-potential_value", "id")
 
 
-def _ordered(queryset: QuerySet[Case], today: dt.date, start: dt.date) -> QuerySet[Case]:
+def _abc_order() -> CaseWhen:
     # An empty ABC class sorts after C.
-    abc_order = CaseWhen(
+    return CaseWhen(
         When(abc_class="A", then=Value(0)),
         When(abc_class="B", then=Value(1)),
         When(abc_class="C", then=Value(2)),
         default=Value(3),
         output_field=IntegerField(),
     )
-    return queryset.annotate(bucket=_bucket(today, start), abc_order=abc_order).order_by(
+
+
+def _ordered(queryset: QuerySet[Case], today: dt.date, start: dt.date) -> QuerySet[Case]:
+    return queryset.annotate(bucket=_bucket(today, start), abc_order=_abc_order()).order_by(
         *QUEUE_ORDER
     )
 
@@ -76,10 +82,10 @@ class Listing:
     queryset: QuerySet[Case]
 
 
-def queue_list(*, user: Any, filters: Any, today: dt.date) -> Listing:
+def queue_list(*, user: Any, filters: Any, today: dt.date, start: dt.date | None = None) -> Listing:
     """My week: the cases assigned to ``user``, open ones unless the status filter says
     otherwise, in the order to call them."""
-    start = week_start(today, BusinessSettings.load().assignment_weekday)
+    start = start or week_start(today)
     data = filters.copy() if filters is not None else {}
     if "status" not in data:
         data["status"] = Case.Status.OPEN
@@ -96,14 +102,15 @@ def pool_list(*, user: Any, filters: Any) -> Listing:
         )
     )
     filterset = PoolFilter(filters or {}, queryset=queryset)
-    return Listing(
-        filterset, filterset.qs.order_by("abc_class", "-priority", "-potential_value", "id")
-    )
+    ordered = filterset.qs.annotate(abc_order=_abc_order()).order_by(*QUEUE_ORDER[1:])
+    return Listing(filterset, ordered)
 
 
-def next_case_id(*, user: Any, today: dt.date, after: int | None = None) -> int | None:
+def next_case_id(
+    *, user: Any, today: dt.date, after: int | None = None, start: dt.date | None = None
+) -> int | None:
     """The first case of ``user``'s queue not called today, other than ``after``."""
-    start = week_start(today, BusinessSettings.load().assignment_weekday)
+    start = start or week_start(today)
     queryset = (
         Case.objects.visible_to(user)
         .filter(assigned_to=user, status=Case.Status.OPEN, is_control=False)
@@ -135,11 +142,11 @@ class PlanCounters:
     has_plan: bool
 
 
-def plan_counters(*, user: Any, today: dt.date) -> PlanCounters:
+def plan_counters(*, user: Any, today: dt.date, start: dt.date | None = None) -> PlanCounters:
     """This plan week's calls, reached, offers and wins against ``user``'s weekly plan."""
     from django.db.models import Count
 
-    start = week_start(today, BusinessSettings.load().assignment_weekday)
+    start = start or week_start(today)
     calls = Call.objects.filter(manager=user, called_at__date__gte=start).aggregate(
         calls=Count("id"), reached=Count("id", filter=Q(outcome=Call.Outcome.REACHED))
     )

@@ -38,7 +38,8 @@ def _query_without_page(request: HttpRequest) -> str:
 @vary_on_headers("HX-Request")
 def queue(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    listing = selectors.queue_list(user=request.user, filters=request.GET, today=today)
+    start = selectors.week_start(today)
+    listing = selectors.queue_list(user=request.user, filters=request.GET, today=today, start=start)
     page = paginate(listing.queryset, request.GET.get("page"), PAGE_SIZE)
     context = {
         "filter": listing.filter,
@@ -49,8 +50,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx:
         return render(request, "reactivation/queue.html#results", context)
-    context["plan"] = selectors.plan_counters(user=request.user, today=today)
-    context["next_case_id"] = selectors.next_case_id(user=request.user, today=today)
+    context["plan"] = selectors.plan_counters(user=request.user, today=today, start=start)
+    context["next_case_id"] = selectors.next_case_id(user=request.user, today=today, start=start)
     return render(request, "reactivation/queue.html", context)
 
 

@@ -21,7 +21,10 @@ def open_case(*, manager=None, client_manager=None, **kwargs):
         cycle_days=30.0,
         status="lost",
     )
-    defaults = {"assigned_on": dt.date(2026, 11, 16) if manager else None, "opened_on": dt.date(2026, 11, 10)}
+    defaults = {
+        "assigned_on": dt.date(2026, 11, 16) if manager else None,
+        "opened_on": dt.date(2026, 11, 10),
+    }
     defaults.update(kwargs)
     return CaseFactory(client=client, assigned_to=manager, **defaults)
 

@@ -1,0 +1,196 @@
+"""Recording a call: every outcome's effect on the case and the client, the attempt cap, the
+script version kept, the form keeping what was typed, and who may call."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from calls import services
+from calls.models import Call, Reason, Script
+from reactivation.models import Case, Policy
+from tests.reactivation.queue_helpers import NOW, TODAY, catalogue, open_case
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def setup(alice):
+    catalogue()
+    return open_case(manager=alice)
+
+
+def _post(client, case, **data):
+    payload = {"outcome": "reached", "then": "stay", **data}
+    return client.post(f"/cases/{case.pk}/call/", payload)
+
+
+def test_reached_keeps_the_case_open_and_stores_reason_answers_and_version(alice, login, setup):
+    case = setup
+    reason = Reason.objects.get(code="price")
+    version = Script.objects.get(language="ru").current_version
+    response = _post(
+        login(alice),
+        case,
+        reason=reason.pk,
+        notes="Too dear",
+        script_version=version.pk,
+        **{"answer-greet": "Да, удобно", "answer-noticed": "Дальше", "answer-bogus": "x"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/cases/{case.pk}/"
+    call = Call.objects.get(case=case)
+    assert (call.outcome, call.reason, call.notes, call.manager) == (
+        "reached",
+        reason,
+        "Too dear",
+        alice,
+    )
+    assert call.script_version == version
+    assert call.answers == {"greet": "Да, удобно", "noticed": "Дальше"}
+    case.refresh_from_db()
+    assert case.status == Case.Status.OPEN and case.attempts == 0 and case.last_call_at is not None
+
+
+def test_call_back_schedules_the_case(alice, login, setup):
+    case = setup
+    response = _post(login(alice), case, outcome="call_back", next_call_on="2026-11-20")
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.next_call_on == dt.date(2026, 11, 20) and case.is_open
+
+
+def test_call_back_without_a_date_is_refused_and_keeps_what_was_typed(alice, login, setup):
+    case = setup
+    response = _post(login(alice), case, outcome="call_back", notes="ring after lunch")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert str(services.ERR_CALL_BACK_DATE) in body
+    assert "ring after lunch" in body
+    assert 'id="outcome-call_back" value="call_back" autocomplete="off" checked' in body
+    assert not Call.objects.exists()
+
+
+def test_a_next_call_date_in_the_past_is_refused(alice, login, setup):
+    response = _post(login(alice), setup, outcome="call_back", next_call_on="2026-11-01")
+    assert str(services.ERR_NEXT_CALL_PAST) in response.content.decode()
+    assert not Call.objects.exists()
+
+
+def test_do_not_call_closes_the_case_and_marks_the_client(alice, login, setup):
+    case = setup
+    _post(login(alice), case, outcome="do_not_call")
+    case.refresh_from_db()
+    case.client.refresh_from_db()
+    assert case.status == Case.Status.DECLINED and case.closed_on == TODAY
+    assert case.client.do_not_contact is True
+
+
+@pytest.mark.parametrize("outcome", ["no_answer", "busy", "wrong_number"])
+def test_an_unanswered_call_counts_an_attempt_and_comes_back_tomorrow(alice, login, setup, outcome):
+    case = setup
+    _post(login(alice), case, outcome=outcome)
+    case.refresh_from_db()
+    assert case.attempts == 1 and case.is_open
+    assert case.next_call_on == TODAY + dt.timedelta(days=1)
+
+
+def test_the_attempt_cap_closes_the_case_as_unreachable(alice, setup):
+    case = setup
+    Policy.objects.filter(segment__isnull=True).update(attempt_cap=2)
+    for expected_status in (Case.Status.OPEN, Case.Status.UNREACHABLE):
+        services.call_record(
+            case=case,
+            manager=alice,
+            data=services.CallInput(outcome="no_answer"),
+            script_version=None,
+        )
+        case.refresh_from_db()
+        assert case.status == expected_status
+    assert case.attempts == 2 and case.closed_on == TODAY
+    with pytest.raises(services.CallError) as error:
+        services.call_record(
+            case=case, manager=alice, data=services.CallInput(outcome="busy"), script_version=None
+        )
+    assert error.value.message == services.ERR_CASE_CLOSED
+
+
+def test_reached_and_won_back_closes_and_credits(alice, login, setup):
+    case = setup
+    reason = Reason.objects.get(code="service")
+    version = Script.objects.get(language="ru").current_version
+    _post(login(alice), case, close_as="won_back", reason=reason.pk, script_version=version.pk)
+    case.refresh_from_db()
+    assert case.status == Case.Status.WON_BACK
+    assert (case.credited_manager, case.credited_reason, case.credited_script_version) == (
+        alice,
+        reason,
+        version,
+    )
+
+
+def test_reached_and_declined_closes(alice, login, setup):
+    case = setup
+    _post(login(alice), case, close_as="declined")
+    case.refresh_from_db()
+    assert case.status == Case.Status.DECLINED
+
+
+def test_closing_from_a_call_needs_the_client_reached(alice, setup):
+    with pytest.raises(services.CallError) as error:
+        services.call_record(
+            case=setup,
+            manager=alice,
+            data=services.CallInput(outcome="busy", close_as="won_back"),
+            script_version=None,
+        )
+    assert error.value.message == services.ERR_CLOSE_NEEDS_REACHED
+
+
+def test_save_and_next_goes_to_the_next_case(alice, login, setup):
+    case = setup
+    second = open_case(manager=alice)
+    response = _post(login(alice), case, then="next")
+    assert response.status_code == 302 and response["Location"] == f"/cases/{second.pk}/"
+
+
+def test_htmx_save_returns_the_workspace_with_the_call(alice, login, setup):
+    case = setup
+    response = login(alice).post(
+        f"/cases/{case.pk}/call/", {"outcome": "busy", "then": "stay"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<html" not in body and 'id="call-form"' in body and "case-notice" in body
+    assert response["Vary"].lower().count("hx-request") == 1
+
+
+def test_a_colleague_cannot_call_alices_case(alice, bob, login, setup):
+    response = _post(login(bob), setup)
+    assert response.status_code == 404
+    assert not Call.objects.exists()
+
+
+def test_someone_without_a_role_cannot_call(charlie, login, setup):
+    assert _post(login(charlie), setup).status_code == 403
+
+
+def test_a_pool_case_must_be_claimed_before_calling(alice, login):
+    catalogue()
+    case = open_case()
+    response = _post(login(alice), case)
+    assert response.status_code == 200
+    assert str(services.ERR_NOT_ASSIGNED) in response.content.decode()
+    assert not Call.objects.exists()
+
+
+def test_get_is_not_allowed(alice, login, setup):
+    assert login(alice).get(f"/cases/{setup.pk}/call/").status_code == 405

@@ -1,0 +1,195 @@
+"""The case page: the client card beside the scripted call form, next case, closing by hand,
+reassigning, and who may open it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from calls.models import Call, Script
+from calls.services import CallInput, call_record
+from reactivation.models import BusinessSettings, Case, OfferTemplate
+from reactivation.services import cases as case_services
+from reactivation.services.offers import offer_issue
+from tests.factories import TransactionFactory
+from tests.reactivation.queue_helpers import NOW, TODAY, catalogue, open_case
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(NOW, tick=False):
+        catalogue()
+        BusinessSettings.objects.update_or_create(pk=1, defaults={"company_name": "Кофейный дом"})
+        yield
+
+
+def test_the_case_page_shows_the_card_the_script_and_a_tel_link(alice, login):
+    case = open_case(manager=alice)
+    case.client.name = "Ivan <b>Petrov</b>"
+    case.client.save(update_fields=["name"])
+    response = login(alice).get(f"/cases/{case.pk}/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'href="tel:{case.client.phone}"' in body
+    # Placeholders filled (and the client's name escaped) in the default Russian script.
+    assert (
+        "Здравствуйте, Ivan &lt;b&gt;Petrov&lt;/b&gt;! Меня зовут Alice Manager, компания Кофейный дом."
+        in body
+    )
+    assert "не делали заказов уже 170 дн. — последний был 01.06.2026" in body
+    assert 'name="outcome"' in body and 'data-hotkey="1"' in body and 'data-hotkey="6"' in body
+
+
+def test_the_english_page_gets_the_english_script(alice, login):
+    case = open_case(manager=alice)
+    client = login(alice)
+    client.cookies["django_language"] = "en"
+    body = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "Hello, Client" in body and "This is Alice Manager from Кофейный дом" in body
+
+
+def test_a_segment_script_wins_and_the_manager_may_switch(alice, login):
+    case = open_case(manager=alice)
+    english = Script.objects.get(language="en")
+    body = login(alice).get(f"/cases/{case.pk}/", {"script": english.pk}).content.decode()
+    assert "Hello, Client" in body
+
+
+def test_the_case_page_keeps_a_constant_number_of_queries(
+    alice, login, django_assert_max_num_queries
+):
+    case = open_case(manager=alice)
+    client = login(alice)
+    client.get(f"/cases/{case.pk}/")
+    with django_assert_max_num_queries(40) as few:
+        client.get(f"/cases/{case.pk}/")
+    for n in range(5):
+        TransactionFactory(client=case.client, date=dt.date(2026, 1, 1) + dt.timedelta(days=n))
+        call_record(
+            case=case, manager=alice, data=CallInput(outcome="reached"), script_version=None
+        )
+    offer_issue(case=case, template=OfferTemplate.objects.first(), by=alice)
+    for n in range(4):
+        Case.objects.create(
+            client=case.client,
+            status="declined",
+            opened_on=dt.date(2025, 1, n + 1),
+            closed_on=dt.date(2025, 2, 1),
+            assigned_to=alice,
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(f"/cases/{case.pk}/")
+    assert (
+        len(response.context["data"].calls) == 5
+        and len(response.context["data"].previous_cases) == 4
+    )
+
+
+def test_next_case_skips_the_one_just_called(alice, login):
+    first = open_case(manager=alice, abc_class="A")
+    second = open_case(manager=alice, abc_class="B")
+    client = login(alice)
+    response = client.get("/queue/next/", {"after": first.pk})
+    assert response["Location"] == f"/cases/{second.pk}/"
+    call_record(case=second, manager=alice, data=CallInput(outcome="reached"), script_version=None)
+    assert client.get("/queue/next/")["Location"] == f"/cases/{first.pk}/"
+    call_record(case=first, manager=alice, data=CallInput(outcome="reached"), script_version=None)
+    assert client.get("/queue/next/")["Location"] == "/queue/"
+
+
+def test_next_case_with_htmx_swaps_the_workspace_and_pushes_the_url(alice, login):
+    first = open_case(manager=alice, abc_class="A")
+    second = open_case(manager=alice, abc_class="B")
+    response = login(alice).get("/queue/next/", {"after": first.pk}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response["HX-Push-Url"] == f"/cases/{second.pk}/"
+    assert "<html" not in response.content.decode()
+
+
+def test_closing_as_declined_by_hand(alice, login):
+    case = open_case(manager=alice)
+    response = login(alice).post(
+        f"/cases/{case.pk}/close/", {"status": "declined", "note": "Closed shop"}
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert (case.status, case.closed_on, case.close_note) == ("declined", TODAY, "Closed shop")
+
+
+def test_closing_as_won_back_by_hand_credits_the_manager_and_the_last_call(alice, login):
+    case = open_case(manager=alice)
+    version = Script.objects.get(language="ru").current_version
+    from calls.models import Reason
+
+    reason = Reason.objects.get(code="competitor")
+    call_record(
+        case=case,
+        manager=alice,
+        data=CallInput(outcome="reached", reason=reason),
+        script_version=version,
+    )
+    login(alice).post(f"/cases/{case.pk}/close/", {"status": "won_back"})
+    case.refresh_from_db()
+    assert case.status == "won_back"
+    assert (case.credited_manager, case.credited_script_version, case.credited_reason) == (
+        alice,
+        version,
+        reason,
+    )
+
+
+def test_a_closed_case_cannot_be_closed_again(alice):
+    case = open_case(manager=alice)
+    case_services.case_close(case=case, status="declined", by=alice)
+    with pytest.raises(case_services.CaseError) as error:
+        case_services.case_close(case=case, status="won_back", by=alice)
+    assert error.value.message == case_services.ERR_CASE_CLOSED
+    with pytest.raises(case_services.CaseError) as error:
+        case_services.case_close(case=open_case(manager=alice), status="expired", by=alice)
+    assert error.value.message == case_services.ERR_CLOSE_STATUS
+
+
+def test_a_colleague_cannot_open_close_or_see_alices_case(alice, bob, login):
+    case = open_case(manager=alice)
+    client = login(bob)
+    assert client.get(f"/cases/{case.pk}/").status_code == 404
+    assert client.post(f"/cases/{case.pk}/close/", {"status": "declined"}).status_code == 404
+    case.refresh_from_db()
+    assert case.is_open
+
+
+def test_a_manager_cannot_open_a_colleagues_client_from_the_pool(alice, bob, login):
+    case = open_case(client_manager=bob)
+    assert login(alice).get(f"/cases/{case.pk}/").status_code == 404
+    assert login(bob).get(f"/cases/{case.pk}/").status_code == 200
+
+
+def test_owners_and_admins_see_every_case(alice, owner, admin_user, login):
+    case = open_case(manager=alice)
+    assert login(owner).get(f"/cases/{case.pk}/").status_code == 200
+    assert login(admin_user).get(f"/cases/{case.pk}/").status_code == 200
+
+
+def test_an_admin_reassigns_one_case(alice, bob, admin_user, login):
+    case = open_case(manager=alice)
+    response = login(admin_user).post(f"/cases/{case.pk}/assign/", {"manager": bob.pk})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.assigned_to == bob
+
+
+def test_a_manager_cannot_reassign(alice, bob, login):
+    case = open_case(manager=alice)
+    assert login(alice).post(f"/cases/{case.pk}/assign/", {"manager": bob.pk}).status_code == 403
+    case.refresh_from_db()
+    assert case.assigned_to == alice
+
+
+def test_a_control_case_shows_no_call_form(admin_user, login):
+    case = open_case(is_control=True)
+    body = login(admin_user).get(f"/cases/{case.pk}/").content.decode()
+    assert 'id="call-form"' not in body
+    assert not Call.objects.exists()

@@ -1,0 +1,238 @@
+"""My week and the pool: order, filters, counters, claiming, and who sees what."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from calls.models import Call, Reason
+from calls.services import CallInput, call_record
+from reactivation.models import Case, WeeklyPlan
+from reactivation.services.cases import ERR_ALREADY_CLAIMED, CaseError, case_claim
+from reactivation.services.offers import offer_issue
+from tests.factories import OfferTemplateFactory, SegmentFactory
+from tests.reactivation.queue_helpers import NOW, TODAY, catalogue, open_case
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def _ids(response):
+    return [case.pk for case in response.context["page"].object_list]
+
+
+def test_the_week_puts_call_backs_due_today_first_then_overdue_then_priority(alice, login):
+    later = open_case(
+        manager=alice, abc_class="A", priority=99, next_call_on=TODAY + dt.timedelta(days=2)
+    )
+    low_b = open_case(manager=alice, abc_class="B", priority=50)
+    high_a = open_case(manager=alice, abc_class="A", priority=10, potential_value=Decimal("100"))
+    best_a = open_case(manager=alice, abc_class="A", priority=10, potential_value=Decimal("900"))
+    carried = open_case(manager=alice, abc_class="C", assigned_on=dt.date(2026, 11, 9))
+    missed = open_case(manager=alice, abc_class="B", next_call_on=TODAY - dt.timedelta(days=1))
+    due = open_case(manager=alice, abc_class="C", next_call_on=TODAY)
+    response = login(alice).get("/queue/")
+    assert response.status_code == 200
+    assert _ids(response) == [
+        due.pk,
+        missed.pk,
+        carried.pk,
+        best_a.pk,
+        high_a.pk,
+        low_b.pk,
+        later.pk,
+    ]
+
+
+def test_the_week_shows_only_my_open_cases(alice, bob, login):
+    mine = open_case(manager=alice)
+    open_case(manager=bob)
+    open_case()  # the pool
+    open_case(manager=alice, status=Case.Status.DECLINED, closed_on=TODAY)
+    open_case(manager=alice, is_control=True)
+    assert _ids(login(alice).get("/queue/")) == [mine.pk]
+
+
+def test_filter_by_segment(alice, login):
+    coffee = SegmentFactory(code="coffee")
+    match = open_case(manager=alice)
+    match.client.segment = coffee
+    match.client.save(update_fields=["segment"])
+    open_case(manager=alice)
+    assert _ids(login(alice).get("/queue/", {"segment": coffee.pk})) == [match.pk]
+
+
+def test_filter_by_status(alice, login):
+    open_case(manager=alice)
+    won = open_case(manager=alice, status=Case.Status.WON_BACK, closed_on=TODAY)
+    assert _ids(login(alice).get("/queue/", {"status": "won_back"})) == [won.pk]
+    assert len(_ids(login(alice).get("/queue/", {"status": ""}))) == 2
+
+
+def test_filter_by_abc_class(alice, login):
+    b = open_case(manager=alice, abc_class="B")
+    open_case(manager=alice, abc_class="A")
+    assert _ids(login(alice).get("/queue/", {"abc_class": "B"})) == [b.pk]
+
+
+def test_filter_by_reason(alice, login):
+    catalogue()
+    price = Reason.objects.get(code="price")
+    match = open_case(manager=alice)
+    other = open_case(manager=alice)
+    call_record(
+        case=match,
+        manager=alice,
+        data=CallInput(outcome="reached", reason=price),
+        script_version=None,
+    )
+    call_record(case=other, manager=alice, data=CallInput(outcome="reached"), script_version=None)
+    assert _ids(login(alice).get("/queue/", {"reason": price.pk})) == [match.pk]
+
+
+def test_filter_by_offer_state(alice, login):
+    with_offer = open_case(manager=alice)
+    without = open_case(manager=alice)
+    expired = open_case(manager=alice)
+    template = OfferTemplateFactory(validity_days=3)
+    offer_issue(case=with_offer, template=template, by=alice)
+    offer_issue(case=expired, template=template, by=alice, today=TODAY - dt.timedelta(days=10))
+    client = login(alice)
+    assert _ids(client.get("/queue/", {"offer": "live"})) == [with_offer.pk]
+    assert _ids(client.get("/queue/", {"offer": "none"})) == [without.pk]
+    assert _ids(client.get("/queue/", {"offer": "expired"})) == [expired.pk]
+    assert _ids(client.get("/queue/", {"offer": "redeemed"})) == []
+
+
+def test_the_queue_page_keeps_a_constant_number_of_queries(
+    alice, login, django_assert_max_num_queries
+):
+    client = login(alice)
+    open_case(manager=alice)
+    client.get("/queue/")
+    with django_assert_max_num_queries(16) as few:
+        client.get("/queue/")
+    for _ in range(30):
+        open_case(manager=alice, abc_class="A")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get("/queue/")
+    assert len(_ids(response)) == 31
+
+
+def test_htmx_filtering_returns_only_the_results(alice, login):
+    open_case(manager=alice)
+    response = login(alice).get("/queue/", {"abc_class": "A"}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "<html" not in body and "No cases match these filters." in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_an_empty_week_says_so(alice, login):
+    response = login(alice).get("/queue/")
+    assert "No cases this week" in response.content.decode()
+
+
+def test_plan_counters_count_this_weeks_work(alice, login):
+    WeeklyPlan.objects.create(manager=alice, calls=10, reached=5, offers=4, wins=2)
+    first, second = open_case(manager=alice), open_case(manager=alice)
+    call_record(case=first, manager=alice, data=CallInput(outcome="reached"), script_version=None)
+    call_record(case=second, manager=alice, data=CallInput(outcome="busy"), script_version=None)
+    # A call from the previous plan week does not count.
+    Call.objects.create(
+        case=first,
+        client=first.client,
+        manager=alice,
+        outcome="reached",
+        called_at=NOW - dt.timedelta(days=7),
+    )
+    offer_issue(case=first, template=OfferTemplateFactory(), by=alice)
+    Case.objects.filter(pk=second.pk).update(
+        status="won_back", closed_on=TODAY, credited_manager=alice
+    )
+    plan = login(alice).get("/queue/").context["plan"]
+    assert plan.week_start == dt.date(2026, 11, 16)
+    assert [(c.key, c.done, c.target) for c in plan.counters] == [
+        ("calls", 2, 10),
+        ("reached", 1, 5),
+        ("offers", 1, 4),
+        ("wins", 1, 2),
+    ]
+
+
+def test_the_pool_lists_unassigned_cases_and_hides_colleagues_clients(alice, bob, login):
+    free = open_case(abc_class="A")
+    own_client = open_case(client_manager=alice)
+    open_case(client_manager=bob)  # bob's own client: his, not the pool's
+    open_case(manager=bob)
+    open_case(is_control=True)
+    ids = _ids(login(alice).get("/queue/pool/"))
+    assert ids == [free.pk, own_client.pk]
+
+
+def test_the_pool_page_keeps_a_constant_number_of_queries(
+    alice, login, django_assert_max_num_queries
+):
+    client = login(alice)
+    open_case()
+    client.get("/queue/pool/")
+    with django_assert_max_num_queries(16) as few:
+        client.get("/queue/pool/")
+    for _ in range(30):
+        open_case()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/queue/pool/")
+
+
+def test_claiming_moves_the_case_to_my_week(alice, login):
+    case = open_case()
+    response = login(alice).post(f"/cases/{case.pk}/claim/")
+    assert response.status_code == 302 and response["Location"] == f"/cases/{case.pk}/"
+    case.refresh_from_db()
+    assert case.assigned_to == alice and case.assigned_on == TODAY
+
+
+def test_a_second_claim_is_told_the_case_is_taken(alice, bob):
+    case = open_case()
+    case_claim(case_id=case.pk, user=alice)
+    with pytest.raises(CaseError) as error:
+        case_claim(case_id=case.pk, user=bob)
+    assert error.value.message == ERR_ALREADY_CLAIMED
+    case.refresh_from_db()
+    assert case.assigned_to == alice
+
+
+def test_claim_with_htmx_swaps_the_row(alice, login):
+    case = open_case()
+    response = login(alice).post(f"/cases/{case.pk}/claim/", HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert (
+        response.status_code == 200 and f'id="pool-case-{case.pk}"' in body and "Yours now" in body
+    )
+
+
+def test_a_manager_cannot_claim_a_colleagues_case_or_client(alice, bob, login):
+    taken = open_case(manager=bob)
+    bobs_client = open_case(client_manager=bob)
+    client = login(alice)
+    assert client.post(f"/cases/{taken.pk}/claim/").status_code == 404
+    assert client.post(f"/cases/{bobs_client.pk}/claim/").status_code == 404
+    bobs_client.refresh_from_db()
+    assert bobs_client.assigned_to is None
+
+
+def test_claiming_needs_post(alice, login):
+    assert login(alice).get(f"/cases/{open_case().pk}/claim/").status_code == 405
+
+
+def test_pages_need_a_role(charlie, login, client):
+    assert client.get("/queue/").status_code == 302
+    assert login(charlie).get("/queue/").status_code == 403
+    assert login(charlie).get("/queue/pool/").status_code == 403
