@@ -34,7 +34,9 @@ ERR_PLACEHOLDER_UNKNOWN = _(
     "Step %(number)s: unknown placeholder {%(name)s}. Allowed: %(allowed)s."
 )
 ERR_CHOICE_LABEL = _("Step %(number)s: every answer needs a label.")
-ERR_CHOICE_NEXT = _("Step %(number)s: the answer “%(label)s” leads to “%(next)s”, which is not a step.")
+ERR_CHOICE_NEXT = _(
+    "Step %(number)s: the answer “%(label)s” leads to “%(next)s”, which is not a step."
+)
 ERR_JSON_INVALID = _("The file is not valid JSON: %(error)s")
 ERR_JSON_FORMAT = _("The file is not a call script exported from this product.")
 ERR_JSON_NAME = _("The script in the file has no name.")
@@ -82,7 +84,9 @@ def steps_validate(steps: Any) -> list[dict[str, Any]]:
                 )
         choices = []
         for choice in step.get("choices") or []:
-            label = str((choice or {}).get("label") or "").strip() if isinstance(choice, dict) else ""
+            label = (
+                str((choice or {}).get("label") or "").strip() if isinstance(choice, dict) else ""
+            )
             if not label:
                 errors.append(ValidationError(ERR_CHOICE_LABEL, params={"number": number}))
                 continue
@@ -92,7 +96,12 @@ def steps_validate(steps: Any) -> list[dict[str, Any]]:
                 normalised_choice["next"] = str(choice["next"]).strip()
             choices.append(normalised_choice)
         normalised.append(
-            {"key": key, "title": str(step.get("title") or "").strip(), "text": text, "choices": choices}
+            {
+                "key": key,
+                "title": str(step.get("title") or "").strip(),
+                "text": text,
+                "choices": choices,
+            }
         )
     for number, step in enumerate(normalised, start=1):
         for choice in step["choices"]:
@@ -110,7 +119,13 @@ def steps_validate(steps: Any) -> list[dict[str, Any]]:
 
 @transaction.atomic
 def script_create(
-    *, name: str, segment: Segment | None, steps: Any, user: Any, note: str = "", language: str = "",
+    *,
+    name: str,
+    segment: Segment | None,
+    steps: Any,
+    user: Any,
+    note: str = "",
+    language: str = "",
     active: bool = True,
 ) -> Script:
     """A new script with its first version."""
@@ -123,12 +138,16 @@ def script_create(
     if user is not None and getattr(user, "is_authenticated", False):
         script._history_user = user
     script.save()
-    ScriptVersion.objects.create(script=script, number=1, steps=clean_steps, note=note, created_by=user)
+    ScriptVersion.objects.create(
+        script=script, number=1, steps=clean_steps, note=note, created_by=user
+    )
     return script
 
 
 @transaction.atomic
-def script_version_create(*, script: Script, steps: Any, user: Any, note: str = "") -> ScriptVersion:
+def script_version_create(
+    *, script: Script, steps: Any, user: Any, note: str = ""
+) -> ScriptVersion:
     """Version ``n + 1`` of ``script``; the earlier versions stay as they were.
 
     The script row is locked first, so two admins saving at once get versions n + 1 and n + 2
@@ -159,7 +178,9 @@ def script_export_json(*, script: Script, version: ScriptVersion | None = None) 
 
 
 @transaction.atomic
-def script_import_json(*, content: str | bytes, user: Any, into: Script | None = None) -> ScriptVersion:
+def script_import_json(
+    *, content: str | bytes, user: Any, into: Script | None = None
+) -> ScriptVersion:
     """Import an exported script: a new version of ``into``, or a new script when it is None.
 
     Nothing is written unless the whole document is valid.

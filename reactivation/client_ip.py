@@ -26,7 +26,9 @@ def client_ip(request: HttpRequest) -> str | None:
     hops = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     if hops <= 0:
         return remote
-    forwarded = [part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    forwarded = [
+        part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
+    ]
     if len(forwarded) < hops:
         # The proxies did not write the header as configured: fall back to the peer address.
         return remote

@@ -147,7 +147,7 @@ LOGOUT_REDIRECT_URL = "login"
 # Brute-force protection: lock a (username, address) pair after repeated failures (HTTP 429
 # with registration/locked.html). axes only reads AXES_IPWARE_* when django-ipware is installed,
 # and it is not, so the address comes from reactivation.client_ip: REMOTE_ADDR, or behind
-# TRUSTED_PROXY_COUNT reverse proxies the address the outermost one appended to
+# AXES_PROXY_COUNT reverse proxies the address the outermost one appended to
 # X-Forwarded-For, which a client cannot forge by sending its own header.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
@@ -155,7 +155,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_CLIENT_IP_CALLABLE = "reactivation.client_ip.client_ip"
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 
 # --- Language and time --------------------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="ru")

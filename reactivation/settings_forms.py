@@ -19,7 +19,9 @@ from reactivation.roles import Role
 User = get_user_model()
 
 ERR_PASSWORDS_DIFFER = _("The two passwords differ.")
-ERR_CHOICE_LINE = _("Step %(number)s, line %(line)s: write “answer => step key”, “answer => -” or just “answer”.")
+ERR_CHOICE_LINE = _(
+    "Step %(number)s, line %(line)s: write “answer => step key”, “answer => -” or just “answer”."
+)
 ERR_DATE_FUTURE = _("Pick a date in the past: the backtest needs what happened after it.")
 ERR_FILE_TOO_LARGE = _("The file is larger than 1 MB.")
 
@@ -38,9 +40,18 @@ class PolicyForm(forms.ModelForm):
     class Meta:
         model = Policy
         fields = [
-            "sleeping_after", "flag_after", "default_cycle_days", "prior_strength",
-            "min_cycle_days", "max_cycle_days", "excluded_classes", "cooldown_days",
-            "cost_per_call", "case_lifetime_days", "attempt_cap", "control_share",
+            "sleeping_after",
+            "flag_after",
+            "default_cycle_days",
+            "prior_strength",
+            "min_cycle_days",
+            "max_cycle_days",
+            "excluded_classes",
+            "cooldown_days",
+            "cost_per_call",
+            "case_lifetime_days",
+            "attempt_cap",
+            "control_share",
         ]
         widgets = {
             "sleeping_after": forms.NumberInput(attrs={"step": "0.1"}),
@@ -61,7 +72,9 @@ class PolicyCreateForm(forms.Form):
 
 class BacktestForm(forms.Form):
     as_of = forms.DateField(label=_("Flagged on"), widget=DateInput())
-    days = forms.IntegerField(label=_("Bought again within, days"), min_value=1, max_value=730, initial=60)
+    days = forms.IntegerField(
+        label=_("Bought again within, days"), min_value=1, max_value=730, initial=60
+    )
 
     def clean_as_of(self) -> dt.date:
         value = self.cleaned_data["as_of"]
@@ -74,8 +87,16 @@ class BusinessSettingsForm(forms.ModelForm):
     class Meta:
         model = BusinessSettings
         fields = [
-            "company_name", "nightly_at", "assignment_weekday", "abc_window_days", "abc_a_share",
-            "abc_b_share", "abc_by_margin", "margin_rate", "return_share", "won_back_window_days",
+            "company_name",
+            "nightly_at",
+            "assignment_weekday",
+            "abc_window_days",
+            "abc_a_share",
+            "abc_b_share",
+            "abc_by_margin",
+            "margin_rate",
+            "return_share",
+            "won_back_window_days",
         ]
         widgets = {"nightly_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
 
@@ -87,7 +108,11 @@ class OfferTemplateForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("kind") == OfferTemplate.Kind.PERCENT and data.get("value") is not None and data["value"] > 100:
+        if (
+            data.get("kind") == OfferTemplate.Kind.PERCENT
+            and data.get("value") is not None
+            and data["value"] > 100
+        ):
             self.add_error("value", _("A percentage cannot exceed 100."))
         return data
 
@@ -106,7 +131,9 @@ class WeeklyPlanForm(forms.ModelForm):
 
 class UserForm(forms.Form):
     username = forms.RegexField(
-        label=_("Log-in name"), max_length=150, regex=r"^[\w.@+-]+$",
+        label=_("Log-in name"),
+        max_length=150,
+        regex=r"^[\w.@+-]+$",
         error_messages={"invalid": _("Letters, digits and @ . + - _ only.")},
     )
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
@@ -116,8 +143,12 @@ class UserForm(forms.Form):
         label=_("Roles"), choices=Role.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
     is_active = forms.BooleanField(
-        label=_("May log in"), required=False, initial=True,
-        help_text=_("Switch off for someone who left: their history stays, their open cases return to the pool."),
+        label=_("May log in"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Switch off for someone who left: their history stays, their open cases return to the pool."
+        ),
     )
 
 
@@ -134,7 +165,9 @@ class UserCreateForm(UserForm):
 
 class PasswordSetForm(forms.Form):
     password1 = forms.CharField(label=_("New password"), widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label=_("New password again"), widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(
+        label=_("New password again"), widget=forms.PasswordInput, strip=False
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -170,7 +203,9 @@ def text_to_choices(text: str, number: int) -> list[dict[str, Any]]:
         if ARROW in line:
             label, _sep, target = (part.strip() for part in line.partition(ARROW))
             if not label or not target:
-                raise ValidationError(ERR_CHOICE_LINE, params={"number": number, "line": line_number})
+                raise ValidationError(
+                    ERR_CHOICE_LINE, params={"number": number, "line": line_number}
+                )
             choices.append({"label": label, "next": "" if target == END_MARK else target})
         else:
             choices.append({"label": line})
@@ -181,12 +216,19 @@ class StepForm(forms.Form):
     key = forms.SlugField(label=_("Key"), max_length=40)
     title = forms.CharField(label=_("Title"), max_length=120, required=False)
     text = forms.CharField(
-        label=_("What to say"), widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Placeholders: {client_name}, {days_since_last_purchase}, {last_purchase_on}, {manager_name}, {company}."),
+        label=_("What to say"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Placeholders: {client_name}, {days_since_last_purchase}, {last_purchase_on}, {manager_name}, {company}."
+        ),
     )
     choices = forms.CharField(
-        label=_("Answers"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One answer a line: “answer => step key” jumps to that step, “answer => -” ends the call, a bare answer goes on to the next step."),
+        label=_("Answers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "One answer a line: “answer => step key” jumps to that step, “answer => -” ends the call, a bare answer goes on to the next step."
+        ),
     )
 
 
@@ -214,7 +256,12 @@ StepFormSet = forms.formset_factory(StepForm, formset=BaseStepFormSet, extra=1, 
 
 def steps_initial(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {"key": s.get("key", ""), "title": s.get("title", ""), "text": s.get("text", ""), "choices": choices_to_text(s.get("choices") or [])}
+        {
+            "key": s.get("key", ""),
+            "title": s.get("title", ""),
+            "text": s.get("text", ""),
+            "choices": choices_to_text(s.get("choices") or []),
+        }
         for s in steps
     ]
 
@@ -222,7 +269,9 @@ def steps_initial(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class ScriptImportForm(forms.Form):
     file = forms.FileField(label=_("JSON file"))
     into = forms.ModelChoiceField(
-        label=_("As a new version of"), queryset=Script.objects.order_by("name"), required=False,
+        label=_("As a new version of"),
+        queryset=Script.objects.order_by("name"),
+        required=False,
         empty_label=_("— a new script —"),
     )
 
@@ -235,16 +284,21 @@ class ScriptImportForm(forms.Form):
 
 class ScriptPreviewForm(forms.Form):
     client = forms.CharField(
-        label=_("Client"), max_length=255, required=False,
+        label=_("Client"),
+        max_length=255,
+        required=False,
         help_text=_("External id or name; empty: a client who is lost now."),
     )
 
 
 class AuditFilterForm(forms.Form):
     kind = forms.ChoiceField(label=_("What"), required=False)
-    user = forms.ModelChoiceField(label=_("Who"), queryset=User.objects.order_by("username"), required=False)
+    user = forms.ModelChoiceField(
+        label=_("Who"), queryset=User.objects.order_by("username"), required=False
+    )
     action = forms.ChoiceField(
-        label=_("Change"), required=False,
+        label=_("Change"),
+        required=False,
         choices=[("", _("Any")), ("+", _("Created")), ("~", _("Changed")), ("-", _("Deleted"))],
     )
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
@@ -266,7 +320,10 @@ class ModelFitForm(forms.Form):
 
 class ReassignForm(forms.Form):
     to = forms.ModelChoiceField(
-        label=_("Hand over open cases to"), required=False,
-        queryset=User.objects.filter(is_active=True, groups__name=Role.MANAGER).order_by("username"),
+        label=_("Hand over open cases to"),
+        required=False,
+        queryset=User.objects.filter(is_active=True, groups__name=Role.MANAGER).order_by(
+            "username"
+        ),
         empty_label=_("— the unassigned pool —"),
     )

@@ -15,7 +15,11 @@ urlpatterns = [
     # Policies, their preview and backtest, and the fitted models
     path("settings/policies/", policies.settings_policies, name="settings_policies"),
     path("settings/policies/new/", policies.settings_policy_create, name="settings_policy_create"),
-    path("settings/policies/<int:policy_id>/", policies.settings_policy_edit, name="settings_policy_edit"),
+    path(
+        "settings/policies/<int:policy_id>/",
+        policies.settings_policy_edit,
+        name="settings_policy_edit",
+    ),
     path(
         "settings/policies/<int:policy_id>/preview/",
         policies.settings_policy_preview,
@@ -27,13 +31,25 @@ urlpatterns = [
         name="settings_policy_backtest",
     ),
     path("settings/models/", policies.settings_models, name="settings_models"),
-    path("settings/models/<int:segment_id>/fit/", policies.settings_model_fit, name="settings_model_fit"),
-    path("settings/models/<int:segment_id>/apply/", policies.settings_model_apply, name="settings_model_apply"),
+    path(
+        "settings/models/<int:segment_id>/fit/",
+        policies.settings_model_fit,
+        name="settings_model_fit",
+    ),
+    path(
+        "settings/models/<int:segment_id>/apply/",
+        policies.settings_model_apply,
+        name="settings_model_apply",
+    ),
     # Call scripts
     path("settings/scripts/", scripts.settings_scripts, name="settings_scripts"),
     path("settings/scripts/new/", scripts.settings_script_create, name="settings_script_create"),
     path("settings/scripts/import/", scripts.settings_script_import, name="settings_script_import"),
-    path("settings/scripts/<int:script_id>/", scripts.settings_script_edit, name="settings_script_edit"),
+    path(
+        "settings/scripts/<int:script_id>/",
+        scripts.settings_script_edit,
+        name="settings_script_edit",
+    ),
     path(
         "settings/scripts/<int:script_id>/preview/",
         scripts.settings_script_preview,
@@ -47,10 +63,14 @@ urlpatterns = [
     # Offer templates, reasons, plans
     path("settings/offers/", views.settings_offers, name="settings_offers"),
     path("settings/offers/new/", views.settings_offer_edit, name="settings_offer_create"),
-    path("settings/offers/<int:template_id>/", views.settings_offer_edit, name="settings_offer_edit"),
+    path(
+        "settings/offers/<int:template_id>/", views.settings_offer_edit, name="settings_offer_edit"
+    ),
     path("settings/reasons/", views.settings_reasons, name="settings_reasons"),
     path("settings/reasons/new/", views.settings_reason_edit, name="settings_reason_create"),
-    path("settings/reasons/<int:reason_id>/", views.settings_reason_edit, name="settings_reason_edit"),
+    path(
+        "settings/reasons/<int:reason_id>/", views.settings_reason_edit, name="settings_reason_edit"
+    ),
     path("settings/plans/", views.settings_plans, name="settings_plans"),
     path("settings/plans/<int:user_id>/", views.settings_plan_edit, name="settings_plan_edit"),
     # Users and roles

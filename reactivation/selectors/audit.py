@@ -160,7 +160,8 @@ def _display(value: Any, model_field: Any, users: dict[int, str]) -> str:
 
 def _tracked_fields(record: Any) -> list[Any]:
     return [
-        f for f in record.instance_type._meta.fields
+        f
+        for f in record.instance_type._meta.fields
         if f.attname in record.__dict__ and f.name not in ("created_at", "updated_at")
     ]
 
@@ -177,14 +178,22 @@ def _label(kind: str, record: Any) -> str:
     if kind == "weekly_plan":
         return str(_("manager #%(id)s") % {"id": record.manager_id})
     if kind == "policy":
-        return str(_("segment #%(id)s") % {"id": record.segment_id}) if record.segment_id else str(_("Default policy"))
+        return (
+            str(_("segment #%(id)s") % {"id": record.segment_id})
+            if record.segment_id
+            else str(_("Default policy"))
+        )
     return f"#{record.id}"
 
 
-def _history_entries(kind: str, model: type[Model], history_ids: list[int]) -> dict[int, AuditEntry]:
+def _history_entries(
+    kind: str, model: type[Model], history_ids: list[int]
+) -> dict[int, AuditEntry]:
     history_model = model.history.model
     previous = history_model.objects.filter(
-        id=OuterRef("id"), history_date__lte=OuterRef("history_date"), history_id__lt=OuterRef("history_id")
+        id=OuterRef("id"),
+        history_date__lte=OuterRef("history_date"),
+        history_id__lt=OuterRef("history_id"),
     ).order_by("-history_date", "-history_id")
     records = list(
         history_model.objects.filter(history_id__in=history_ids)
@@ -193,7 +202,9 @@ def _history_entries(kind: str, model: type[Model], history_ids: list[int]) -> d
     )
     before = {
         r.history_id: r
-        for r in history_model.objects.filter(history_id__in=[r.previous_id for r in records if r.previous_id])
+        for r in history_model.objects.filter(
+            history_id__in=[r.previous_id for r in records if r.previous_id]
+        )
     }
     user_ids = set()
     for record in [*records, *before.values()]:
@@ -214,7 +225,9 @@ def _history_entries(kind: str, model: type[Model], history_ids: list[int]) -> d
                 if new not in (None, ""):
                     changes.append(Change(str(f.verbose_name), "—", _display(new, f, users)))
             elif old != new:
-                changes.append(Change(str(f.verbose_name), _display(old, f, users), _display(new, f, users)))
+                changes.append(
+                    Change(str(f.verbose_name), _display(old, f, users), _display(new, f, users))
+                )
         entries[record.history_id] = AuditEntry(
             kind=kind,
             kind_label=str(model._meta.verbose_name).capitalize(),
@@ -231,11 +244,14 @@ def _history_entries(kind: str, model: type[Model], history_ids: list[int]) -> d
 
 
 def _version_entries(version_ids: list[int]) -> dict[int, AuditEntry]:
-    versions = list(ScriptVersion.objects.filter(pk__in=version_ids).select_related("script", "created_by"))
+    versions = list(
+        ScriptVersion.objects.filter(pk__in=version_ids).select_related("script", "created_by")
+    )
     previous = {
         (v.script_id, v.number): v
         for v in ScriptVersion.objects.filter(
-            script_id__in={v.script_id for v in versions}, number__in={v.number - 1 for v in versions}
+            script_id__in={v.script_id for v in versions},
+            number__in={v.number - 1 for v in versions},
         )
     }
     entries = {}
@@ -243,7 +259,9 @@ def _version_entries(version_ids: list[int]) -> dict[int, AuditEntry]:
         prev = previous.get((version.script_id, version.number - 1))
         old_steps = {s.get("key"): s for s in (prev.steps if prev else [])}
         new_steps = {s.get("key"): s for s in version.steps}
-        changes = [Change(str(_("version")), str(prev.number) if prev else "—", str(version.number))]
+        changes = [
+            Change(str(_("version")), str(prev.number) if prev else "—", str(version.number))
+        ]
         for key in [*new_steps, *[k for k in old_steps if k not in new_steps]]:
             old, new = old_steps.get(key), new_steps.get(key)
             if old != new:
@@ -293,7 +311,11 @@ def audit_list(*, filters: AuditFilters, page: int = 1, page_size: int = 50) -> 
         ids_by_kind[kind].append(row_id)
     loaded: dict[tuple[str, int], AuditEntry] = {}
     for kind, ids in ids_by_kind.items():
-        found = _version_entries(ids) if kind == SCRIPT_VERSION else _history_entries(kind, AUDITED[kind], ids)
+        found = (
+            _version_entries(ids)
+            if kind == SCRIPT_VERSION
+            else _history_entries(kind, AUDITED[kind], ids)
+        )
         loaded.update({(kind, row_id): entry for row_id, entry in found.items()})
     entries = [loaded[(kind, row_id)] for kind, row_id, _at, _o in rows if (kind, row_id) in loaded]
     return AuditPage(entries=entries, number=page, has_next=has_next)

@@ -32,7 +32,9 @@ ERR_CONFIRM_MISMATCH = _("Type the client’s external id exactly to confirm the
 ERR_LAST_ADMIN = _("This is the last active administrator: give the role to someone else first.")
 ERR_NOT_MANAGER = _("Weekly plans are set for managers only.")
 ERR_USERNAME_TAKEN = _("A user with this name already exists.")
-REASON_TRANSACTION_DELETED = _("Transaction deleted: %(date)s, %(amount)s (id %(id)s, %(identity)s)")
+REASON_TRANSACTION_DELETED = _(
+    "Transaction deleted: %(date)s, %(amount)s (id %(id)s, %(identity)s)"
+)
 REASON_HANDED_OVER = _("Handed over: the manager left")
 REASON_CLIENT_DELETED = _("Client deleted with %(transactions)s transactions and %(cases)s cases")
 
@@ -88,7 +90,13 @@ class UserInput:
 
 
 def _set_roles(user: Any, roles: Iterable[str]) -> None:
+    """Give exactly these roles. Admins also get into the data administration (Django admin),
+    where the admin group's permissions decide what they may touch."""
     wanted = set(roles) & set(Role.values)
+    staff = Role.ADMIN in wanted or user.is_superuser
+    if user.is_staff != staff:
+        user.is_staff = staff
+        user.save(update_fields=["is_staff"])
     groups = {group.name: group for group in Group.objects.filter(name__in=Role.values)}
     user.groups.remove(*[groups[name] for name in set(Role.values) - wanted if name in groups])
     user.groups.add(*[groups[name] for name in wanted if name in groups])
@@ -111,8 +119,11 @@ def user_create(*, data: UserInput, password: str) -> Any:
     if User.objects.filter(username__iexact=data.username).exists():
         raise ValidationError({"username": ERR_USERNAME_TAKEN})
     user = User(
-        username=data.username, first_name=data.first_name, last_name=data.last_name,
-        email=data.email, is_active=data.is_active,
+        username=data.username,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        email=data.email,
+        is_active=data.is_active,
     )
     validate_password(password, user)
     user.set_password(password)
@@ -129,7 +140,9 @@ def user_update(*, user: Any, data: UserInput, acting_user: Any, hand_over_to: A
     ``hand_over_to`` or, without one, back to the pool, so no client waits on someone who no
     longer calls. The last active administrator cannot remove their own access.
     """
-    was_admin = user.is_active and (user.is_superuser or user.groups.filter(name=Role.ADMIN).exists())
+    was_admin = user.is_active and (
+        user.is_superuser or user.groups.filter(name=Role.ADMIN).exists()
+    )
     stays_admin = data.is_active and (user.is_superuser or Role.ADMIN in data.roles)
     if was_admin and not stays_admin and _active_admins_except(user) == 0:
         raise ValidationError(ERR_LAST_ADMIN)
@@ -153,7 +166,11 @@ def manager_hand_over(*, manager: Any, to: Any | None, acting_user: Any) -> int:
     """
     from reactivation.services.cases import CaseError, cases_reassign, manager_release_cases
 
-    ids = list(Case.objects.filter(assigned_to=manager, status=Case.Status.OPEN).values_list("pk", flat=True))
+    ids = list(
+        Case.objects.filter(assigned_to=manager, status=Case.Status.OPEN).values_list(
+            "pk", flat=True
+        )
+    )
     if not ids:
         return 0
     if to is not None:
@@ -164,7 +181,9 @@ def manager_hand_over(*, manager: Any, to: Any | None, acting_user: Any) -> int:
     else:
         moved = manager_release_cases(manager=manager)
     Case.history.bulk_history_create(
-        list(Case.objects.filter(pk__in=ids)), update=True, default_user=acting_user,
+        list(Case.objects.filter(pk__in=ids)),
+        update=True,
+        default_user=acting_user,
         default_change_reason=str(REASON_HANDED_OVER)[:100],
     )
     return moved
@@ -184,7 +203,9 @@ def weekly_plan_set(
 ) -> WeeklyPlan:
     if not manager.groups.filter(name=Role.MANAGER).exists():
         raise ValidationError(ERR_NOT_MANAGER)
-    plan = WeeklyPlan.objects.select_for_update().filter(manager=manager).first() or WeeklyPlan(manager=manager)
+    plan = WeeklyPlan.objects.select_for_update().filter(manager=manager).first() or WeeklyPlan(
+        manager=manager
+    )
     plan.calls, plan.reached, plan.offers, plan.wins = calls, reached, offers, wins
     plan.full_clean()
     _as(plan, user).save()
@@ -192,7 +213,9 @@ def weekly_plan_set(
 
 
 @transaction.atomic
-def transaction_delete(*, transaction_row: Transaction, user: Any, as_of: dt.date | None = None) -> Client:
+def transaction_delete(
+    *, transaction_row: Transaction, user: Any, as_of: dt.date | None = None
+) -> Client:
     """Delete one transaction and bring its client's statistics up to date.
 
     1. lock the client row, so a concurrent import cannot recompute it half-way;

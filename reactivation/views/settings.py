@@ -90,7 +90,9 @@ def settings_offer_edit(request: HttpRequest, template_id: int | None = None) ->
         form.save()
         messages.success(request, _("Offer template saved."))
         return redirect("settings_offers")
-    return render(request, "reactivation/settings/offer_form.html", {"form": form, "template": template})
+    return render(
+        request, "reactivation/settings/offer_form.html", {"form": form, "template": template}
+    )
 
 
 # --- Reasons -------------------------------------------------------------------------------------
@@ -109,18 +111,24 @@ def settings_reason_edit(request: HttpRequest, reason_id: int | None = None) -> 
         form.save()
         messages.success(request, _("Reason saved."))
         return redirect("settings_reasons")
-    return render(request, "reactivation/settings/reason_form.html", {"form": form, "reason": reason})
+    return render(
+        request, "reactivation/settings/reason_form.html", {"form": form, "reason": reason}
+    )
 
 
 # --- Weekly plans --------------------------------------------------------------------------------
 def _managers():
-    return User.objects.filter(groups__name=Role.MANAGER).distinct().order_by("-is_active", "username")
+    return (
+        User.objects.filter(groups__name=Role.MANAGER).distinct().order_by("-is_active", "username")
+    )
 
 
 @admin_required
 def settings_plans(request: HttpRequest) -> HttpResponse:
-    managers = _managers().select_related("weekly_plan").annotate(
-        open_cases=Count("cases", filter=Q(cases__status="open"))
+    managers = (
+        _managers()
+        .select_related("weekly_plan")
+        .annotate(open_cases=Count("cases", filter=Q(cases__status="open")))
     )
     page = paginate(managers, request.GET.get("page"), SETTINGS_PAGE_SIZE)
     return render(request, "reactivation/settings/plans.html", {"page": page})
@@ -139,7 +147,9 @@ def settings_plan_edit(request: HttpRequest, user_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Plan saved."))
             return redirect("settings_plans")
-    return render(request, "reactivation/settings/plan_form.html", {"form": form, "manager": manager})
+    return render(
+        request, "reactivation/settings/plan_form.html", {"form": form, "manager": manager}
+    )
 
 
 # --- Users and roles -----------------------------------------------------------------------------
@@ -155,8 +165,12 @@ def settings_users(request: HttpRequest) -> HttpResponse:
 
 def _user_input(data: dict) -> services.UserInput:
     return services.UserInput(
-        username=data["username"], first_name=data["first_name"], last_name=data["last_name"],
-        email=data["email"], roles=list(data["roles"]), is_active=data["is_active"],
+        username=data["username"],
+        first_name=data["first_name"],
+        last_name=data["last_name"],
+        email=data["email"],
+        roles=list(data["roles"]),
+        is_active=data["is_active"],
     )
 
 
@@ -165,7 +179,9 @@ def settings_user_create(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None, initial={"is_active": True})
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_create(data=_user_input(form.cleaned_data), password=form.cleaned_data["password1"])
+            user = services.user_create(
+                data=_user_input(form.cleaned_data), password=form.cleaned_data["password1"]
+            )
         except ValidationError as error:
             if hasattr(error, "error_dict"):
                 _errors_to_form(form, error)
@@ -181,8 +197,11 @@ def settings_user_create(request: HttpRequest) -> HttpResponse:
 def settings_user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     target = get_object_or_404(User, pk=user_id)
     initial = {
-        "username": target.username, "first_name": target.first_name, "last_name": target.last_name,
-        "email": target.email, "is_active": target.is_active,
+        "username": target.username,
+        "first_name": target.first_name,
+        "last_name": target.last_name,
+        "email": target.email,
+        "is_active": target.is_active,
         "roles": list(target.groups.filter(name__in=Role.values).values_list("name", flat=True)),
     }
     form = UserForm(request.POST or None, initial=initial)
@@ -192,7 +211,9 @@ def settings_user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and reassign.is_valid():
         try:
             services.user_update(
-                user=target, data=_user_input(form.cleaned_data), acting_user=request.user,
+                user=target,
+                data=_user_input(form.cleaned_data),
+                acting_user=request.user,
                 hand_over_to=reassign.cleaned_data["to"],
             )
         except ValidationError as error:
@@ -201,7 +222,9 @@ def settings_user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
             messages.success(request, _("User %(name)s saved.") % {"name": target.username})
             return redirect("settings_users")
     context = {
-        "form": form, "reassign": reassign, "target": target,
+        "form": form,
+        "reassign": reassign,
+        "target": target,
         "open_cases": target.cases.filter(status="open").count(),
     }
     return render(request, "reactivation/settings/user_form.html", context)
@@ -217,6 +240,10 @@ def settings_user_password(request: HttpRequest, user_id: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error("password1", error)
         else:
-            messages.success(request, _("Password of %(name)s changed.") % {"name": target.username})
+            messages.success(
+                request, _("Password of %(name)s changed.") % {"name": target.username}
+            )
             return redirect("settings_users")
-    return render(request, "reactivation/settings/password_form.html", {"form": form, "target": target})
+    return render(
+        request, "reactivation/settings/password_form.html", {"form": form, "target": target}
+    )

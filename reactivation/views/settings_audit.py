@@ -41,7 +41,11 @@ def settings_audit(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
-    template = "reactivation/settings/audit.html#results" if request.htmx else "reactivation/settings/audit.html"
+    template = (
+        "reactivation/settings/audit.html#results"
+        if request.htmx
+        else "reactivation/settings/audit.html"
+    )
     return render(request, template, context)
 
 
@@ -53,7 +57,9 @@ def settings_client_delete(request: HttpRequest, client_id: int) -> HttpResponse
     form = ConfirmDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.client_delete(client=client, user=request.user, confirm=form.cleaned_data["confirm"])
+            services.client_delete(
+                client=client, user=request.user, confirm=form.cleaned_data["confirm"]
+            )
         except ValidationError as error:
             form.add_error("confirm", error.message_dict.get("confirm", error.messages))
         else:
@@ -76,6 +82,8 @@ def settings_transaction_delete(request: HttpRequest, transaction_id: int) -> Ht
     row = get_object_or_404(Transaction.objects.select_related("client"), pk=transaction_id)
     if request.method == "POST":
         client = services.transaction_delete(transaction_row=row, user=request.user)
-        messages.success(request, _("Transaction deleted; the client’s statistics are recalculated."))
+        messages.success(
+            request, _("Transaction deleted; the client’s statistics are recalculated.")
+        )
         return redirect("client_detail", client_id=client.pk)
     return render(request, "reactivation/settings/transaction_delete.html", {"row": row})

@@ -42,7 +42,9 @@ def settings_policies(request: HttpRequest) -> HttpResponse:
             lost=Count("pk", filter=Q(status="lost")),
         )
     }
-    rows = [{"segment": None, "policy": policies[None], "counts": counts.get(None, {}), "own": True}]
+    rows = [
+        {"segment": None, "policy": policies[None], "counts": counts.get(None, {}), "own": True}
+    ]
     for segment in Segment.objects.order_by("name"):
         own = segment.pk in policies
         rows.append(
@@ -104,7 +106,10 @@ def _backtest_form(data: Any) -> BacktestForm:
         return BacktestForm(data)
     today = timezone.localdate()
     return BacktestForm(
-        {"as_of": (today - dt.timedelta(days=BACKTEST_DEFAULT_LOOKBACK_DAYS)).isoformat(), "days": BACKTEST_DEFAULT_DAYS}
+        {
+            "as_of": (today - dt.timedelta(days=BACKTEST_DEFAULT_LOOKBACK_DAYS)).isoformat(),
+            "days": BACKTEST_DEFAULT_DAYS,
+        }
     )
 
 
@@ -120,7 +125,9 @@ def settings_policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
             except ValidationError as error:
                 _errors_to_form(form, error)
             else:
-                messages.success(request, _("Policy saved; client statuses follow the new thresholds."))
+                messages.success(
+                    request, _("Policy saved; client statuses follow the new thresholds.")
+                )
                 return redirect("settings_policy_edit", policy_id=policy.pk)
         shown = candidate if candidate is not None and not form.errors else policy
     else:
@@ -130,7 +137,9 @@ def settings_policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
         "form": form,
         "preview": _preview(shown),
         "backtest_form": backtest_form,
-        "backtest": _backtest(shown, backtest_form.cleaned_data["as_of"], backtest_form.cleaned_data["days"])
+        "backtest": _backtest(
+            shown, backtest_form.cleaned_data["as_of"], backtest_form.cleaned_data["days"]
+        )
         if backtest_form.is_valid()
         else None,
         "previewing_unsaved": request.method == "POST",
@@ -144,7 +153,11 @@ def settings_policy_preview(request: HttpRequest, policy_id: int) -> HttpRespons
     """The live preview for the thresholds typed so far (nothing is saved)."""
     policy = get_object_or_404(Policy, pk=policy_id)
     form, candidate = _unsaved_policy(policy, request.GET)
-    context = {"policy": policy, "form": form, "preview": _preview(candidate) if candidate else None}
+    context = {
+        "policy": policy,
+        "form": form,
+        "preview": _preview(candidate) if candidate else None,
+    }
     return render(request, "reactivation/settings/policy_form.html#preview", context)
 
 
@@ -157,7 +170,9 @@ def settings_policy_backtest(request: HttpRequest, policy_id: int) -> HttpRespon
     backtest_form = _backtest_form(request.GET)
     result = None
     if candidate is not None and backtest_form.is_valid():
-        result = _backtest(candidate, backtest_form.cleaned_data["as_of"], backtest_form.cleaned_data["days"])
+        result = _backtest(
+            candidate, backtest_form.cleaned_data["as_of"], backtest_form.cleaned_data["days"]
+        )
     context = {"policy": policy, "form": form, "backtest_form": backtest_form, "backtest": result}
     return render(request, "reactivation/settings/policy_form.html#backtest", context)
 
@@ -169,7 +184,9 @@ def settings_models(request: HttpRequest) -> HttpResponse:
     fits = request.session.get("model_fits", {})
     rows = [{"segment": s, "fit": fits.get(str(s.pk))} for s in segments]
     return render(
-        request, "reactivation/settings/models.html", {"rows": rows, "fit_form": ModelFitForm(request.GET or None)}
+        request,
+        "reactivation/settings/models.html",
+        {"rows": rows, "fit_form": ModelFitForm(request.GET or None)},
     )
 
 
@@ -187,7 +204,9 @@ def settings_model_fit(request: HttpRequest, segment_id: int) -> HttpResponse:
     fits[str(segment.pk)] = fit.as_dict() if fit is not None else None
     request.session["model_fits"] = fits
     if fit is None:
-        messages.warning(request, _("Too little data in this segment to fit a model; the rule alone applies."))
+        messages.warning(
+            request, _("Too little data in this segment to fit a model; the rule alone applies.")
+        )
     return redirect("settings_models")
 
 
@@ -205,5 +224,7 @@ def settings_model_apply(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment_apply_fit(segment=segment, fit=fit, user=request.user)
     fits.pop(str(segment.pk), None)
     request.session["model_fits"] = fits
-    messages.success(request, _("Model parameters applied to %(segment)s.") % {"segment": segment.name})
+    messages.success(
+        request, _("Model parameters applied to %(segment)s.") % {"segment": segment.name}
+    )
     return redirect("settings_models")

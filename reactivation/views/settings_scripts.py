@@ -61,9 +61,13 @@ def settings_script_create(request: HttpRequest) -> HttpResponse:
         steps = _steps_from(formset)
         if steps is not None:
             script = script_services.script_create(
-                name=form.cleaned_data["name"], segment=form.cleaned_data["segment"],
-                language=form.cleaned_data["language"], active=form.cleaned_data["active"],
-                steps=steps, user=request.user, note=form.cleaned_data["note"],
+                name=form.cleaned_data["name"],
+                segment=form.cleaned_data["segment"],
+                language=form.cleaned_data["language"],
+                active=form.cleaned_data["active"],
+                steps=steps,
+                user=request.user,
+                note=form.cleaned_data["note"],
             )
             messages.success(request, _("Script created (version 1)."))
             return redirect("settings_script_edit", script_id=script.pk)
@@ -81,7 +85,9 @@ def settings_script_edit(request: HttpRequest, script_id: int) -> HttpResponse:
     if request.method == "POST":
         formset = StepFormSet(request.POST, prefix="steps")
     else:
-        formset = StepFormSet(prefix="steps", initial=steps_initial(current.steps if current else []))
+        formset = StepFormSet(
+            prefix="steps", initial=steps_initial(current.steps if current else [])
+        )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         steps = _steps_from(formset)
         if steps is not None:
@@ -89,22 +95,41 @@ def settings_script_edit(request: HttpRequest, script_id: int) -> HttpResponse:
                 form.save()
                 if current is None or steps != current.steps:
                     version = script_services.script_version_create(
-                        script=script, steps=steps, user=request.user, note=form.cleaned_data["note"]
+                        script=script,
+                        steps=steps,
+                        user=request.user,
+                        note=form.cleaned_data["note"],
                     )
-                    messages.success(request, _("Saved as version %(number)s.") % {"number": version.number})
+                    messages.success(
+                        request, _("Saved as version %(number)s.") % {"number": version.number}
+                    )
                 else:
-                    messages.success(request, _("Saved; the steps did not change, so no new version."))
+                    messages.success(
+                        request, _("Saved; the steps did not change, so no new version.")
+                    )
             return redirect("settings_script_edit", script_id=script.pk)
     versions = script.versions.select_related("created_by").annotate(calls_count=Count("calls"))
-    context = {"form": form, "formset": formset, "script": script, "current": current, "versions": versions}
+    context = {
+        "form": form,
+        "formset": formset,
+        "script": script,
+        "current": current,
+        "versions": versions,
+    }
     return render(request, "reactivation/settings/script_form.html", context)
 
 
 def _preview_client(query: str) -> Client | None:
     clients = Client.objects.all()
     if query:
-        return clients.filter(external_id=query).first() or clients.filter(name__icontains=query).order_by("pk").first()
-    return clients.filter(status=Status.LOST).order_by("-last_purchase_on", "pk").first() or clients.order_by("pk").first()
+        return (
+            clients.filter(external_id=query).first()
+            or clients.filter(name__icontains=query).order_by("pk").first()
+        )
+    return (
+        clients.filter(status=Status.LOST).order_by("-last_purchase_on", "pk").first()
+        or clients.order_by("pk").first()
+    )
 
 
 @admin_required
@@ -112,20 +137,32 @@ def settings_script_preview(request: HttpRequest, script_id: int) -> HttpRespons
     """The script as a manager will read it, placeholders filled from a real client."""
     script = get_object_or_404(Script, pk=script_id)
     version = get_object_or_404(
-        ScriptVersion, script=script, number=request.GET.get("version") or (script.current_version.number if script.current_version else 0)
+        ScriptVersion,
+        script=script,
+        number=request.GET.get("version")
+        or (script.current_version.number if script.current_version else 0),
     )
     form = ScriptPreviewForm(request.GET or None)
     query = form.cleaned_data["client"].strip() if form.is_valid() else ""
     client = _preview_client(query)
     company = BusinessSettings.load().company_name or django_settings.COMPANY_NAME
     values = (
-        script_values(client=client, manager=client.manager or request.user, company=company, today=timezone.localdate())
+        script_values(
+            client=client,
+            manager=client.manager or request.user,
+            company=company,
+            today=timezone.localdate(),
+        )
         if client
         else {}
     )
     context = {
-        "script": script, "version": version, "form": form, "client": client,
-        "not_found": bool(query) and client is None, "steps": render_steps(version.steps, values),
+        "script": script,
+        "version": version,
+        "form": form,
+        "client": client,
+        "not_found": bool(query) and client is None,
+        "steps": render_steps(version.steps, values),
     }
     return render(request, "reactivation/settings/script_preview.html", context)
 
@@ -137,7 +174,11 @@ def settings_script_export(request: HttpRequest, script_id: int) -> HttpResponse
     if request.GET.get("version"):
         version = get_object_or_404(ScriptVersion, script=script, number=request.GET["version"])
     content = script_services.script_export_json(script=script, version=version)
-    number = version.number if version else (script.current_version.number if script.current_version else 0)
+    number = (
+        version.number
+        if version
+        else (script.current_version.number if script.current_version else 0)
+    )
     filename = f"script-{slugify(script.name) or script.pk}-v{number}.json"
     response = HttpResponse(content, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -159,7 +200,8 @@ def settings_script_import(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Imported as version %(number)s of “%(name)s”.") % {"number": version.number, "name": version.script.name},
+                _("Imported as version %(number)s of “%(name)s”.")
+                % {"number": version.number, "name": version.script.name},
             )
             return redirect("settings_script_edit", script_id=version.script_id)
     return render(request, "reactivation/settings/script_import.html", {"form": form})

@@ -20,16 +20,27 @@ STEPS = [
         "text": "Hello, {client_name}! It has been {days_since_last_purchase} days.",
         "choices": [{"label": "Busy", "next": ""}, {"label": "Listening", "next": "why"}],
     },
-    {"key": "why", "title": "Why", "text": "Why did you stop buying?", "choices": [{"label": "Price", "next": "offer"}]},
+    {
+        "key": "why",
+        "title": "Why",
+        "text": "Why did you stop buying?",
+        "choices": [{"label": "Price", "next": "offer"}],
+    },
     {"key": "offer", "title": "Offer", "text": "Here is 10% off.", "choices": []},
 ]
 
 
 def _post_data(steps, *, name="Win-back", note="", extra_empty=True):
     data = {
-        "name": name, "segment": "", "language": "", "active": "on", "note": note,
+        "name": name,
+        "segment": "",
+        "language": "",
+        "active": "on",
+        "note": note,
         "steps-TOTAL_FORMS": str(len(steps) + (1 if extra_empty else 0)),
-        "steps-INITIAL_FORMS": "0", "steps-MIN_NUM_FORMS": "0", "steps-MAX_NUM_FORMS": "1000",
+        "steps-INITIAL_FORMS": "0",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
     }
     for i, step in enumerate(steps):
         data[f"steps-{i}-key"] = step["key"]
@@ -47,7 +58,9 @@ def _post_data(steps, *, name="Win-back", note="", extra_empty=True):
 
 @pytest.fixture
 def script(admin_user):
-    return script_services.script_create(name="Win-back", segment=None, steps=STEPS, user=admin_user)
+    return script_services.script_create(
+        name="Win-back", segment=None, steps=STEPS, user=admin_user
+    )
 
 
 def test_admin_creates_a_script_with_branches(login, admin_user):
@@ -58,7 +71,10 @@ def test_admin_creates_a_script_with_branches(login, admin_user):
     version = script.versions.get()
     assert version.number == 1
     assert version.created_by == admin_user
-    assert version.steps[0]["choices"] == [{"label": "Busy", "next": ""}, {"label": "Listening", "next": "why"}]
+    assert version.steps[0]["choices"] == [
+        {"label": "Busy", "next": ""},
+        {"label": "Listening", "next": "why"},
+    ]
     assert version.steps[1]["choices"] == [{"label": "Price", "next": "offer"}]
 
 
@@ -69,7 +85,9 @@ def test_a_bare_answer_goes_on_to_the_next_step(login, admin_user):
     assert version.steps[0]["choices"] == [{"label": "Price"}]
 
 
-def test_an_answer_leading_to_an_unknown_step_is_refused_and_keeps_what_was_typed(login, admin_user):
+def test_an_answer_leading_to_an_unknown_step_is_refused_and_keeps_what_was_typed(
+    login, admin_user
+):
     steps = [dict(STEPS[0], choices=[{"label": "Listening", "next": "nowhere"}])]
     response = login(admin_user).post(reverse("settings_script_create"), _post_data(steps))
     assert response.status_code == 200
@@ -103,7 +121,9 @@ def test_editing_the_steps_makes_a_new_version_and_keeps_the_old_one(login, admi
 
 
 def test_saving_unchanged_steps_makes_no_new_version(login, admin_user, script):
-    login(admin_user).post(reverse("settings_script_edit", args=[script.pk]), _post_data(STEPS, name="Renamed"))
+    login(admin_user).post(
+        reverse("settings_script_edit", args=[script.pk]), _post_data(STEPS, name="Renamed")
+    )
     script.refresh_from_db()
     assert script.name == "Renamed"
     assert script.versions.count() == 1
@@ -119,13 +139,17 @@ def test_deleting_a_step_in_the_editor(login, admin_user, script):
 
 def test_versions_are_numbered_in_order(admin_user, script):
     second = script_services.script_version_create(script=script, steps=STEPS[2:], user=admin_user)
-    third = script_services.script_version_create(script=script, steps=[dict(STEPS[1], choices=[])], user=admin_user)
+    third = script_services.script_version_create(
+        script=script, steps=[dict(STEPS[1], choices=[])], user=admin_user
+    )
     assert (second.number, third.number) == (2, 3)
 
 
 def test_preview_fills_placeholders_from_a_real_client_and_escapes_them(login, admin_user, script):
     client = ClientFactory(name="<script>alert(1)</script> Ivanov", external_id="C-77")
-    response = login(admin_user).get(reverse("settings_script_preview", args=[script.pk]), {"client": "C-77"})
+    response = login(admin_user).get(
+        reverse("settings_script_preview", args=[script.pk]), {"client": "C-77"}
+    )
     body = response.content.decode()
     assert response.status_code == 200
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Ivanov" in body
@@ -166,7 +190,12 @@ def test_export_downloads_json_and_import_adds_a_version(login, admin_user, scri
     [
         (b"{not json", "not valid JSON"),
         (b'{"format": "something-else"}', "not a call script"),
-        (json.dumps({"format": script_services.EXPORT_FORMAT, "name": "X", "steps": []}).encode(), "at least one step"),
+        (
+            json.dumps(
+                {"format": script_services.EXPORT_FORMAT, "name": "X", "steps": []}
+            ).encode(),
+            "at least one step",
+        ),
     ],
 )
 def test_a_bad_import_writes_nothing_and_says_why(login, admin_user, content, message):
@@ -179,7 +208,12 @@ def test_a_bad_import_writes_nothing_and_says_why(login, admin_user, content, me
 
 
 def test_import_naming_an_unknown_segment_is_refused(admin_user):
-    document = {"format": script_services.EXPORT_FORMAT, "name": "X", "segment": "nope", "steps": STEPS}
+    document = {
+        "format": script_services.EXPORT_FORMAT,
+        "name": "X",
+        "segment": "nope",
+        "steps": STEPS,
+    }
     with pytest.raises(ValidationError):
         script_services.script_import_json(content=json.dumps(document), user=admin_user)
     assert not Script.objects.exists()

@@ -1,0 +1,300 @@
+"""Every URL x every kind of visitor, with the answer each must get.
+
+The matrix is checked against the URL resolver: a new URL without an entry here fails
+``test_every_url_has_an_entry``, so nobody can add a page or an action without deciding who may
+use it. Visitors: anonymous, the manager whose client and case the URL names (alice), a
+colleague manager (bob), the owner, and an admin. State changes are also asked with GET, which
+they must refuse (405).
+
+Codes: 200 page; 302 redirect after an action; LOGIN a redirect to the log-in page; 400 a form
+refused; 403 role refused; 404 not visible to this user; 405 method refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from calls.models import Reason, Script, ScriptVersion
+from reactivation.models import Case, OfferTemplate, Policy
+from tests.factories import CaseFactory, ClientFactory, SegmentFactory, TransactionFactory
+
+ROLES = ("anonymous", "manager", "colleague", "owner", "admin")
+LOGIN = "LOGIN"
+
+
+def _same(code: Any) -> dict[str, Any]:
+    return dict.fromkeys(ROLES, code)
+
+
+def _roles(
+    *, anonymous: Any = LOGIN, manager: Any, colleague: Any = None, owner: Any, admin: Any
+) -> dict[str, Any]:
+    return {
+        "anonymous": anonymous,
+        "manager": manager,
+        "colleague": manager if colleague is None else colleague,
+        "owner": owner,
+        "admin": admin,
+    }
+
+
+ADMIN_ONLY = _roles(manager=403, owner=403, admin=200)
+ADMIN_ONLY_ACTION = _roles(manager=403, owner=403, admin=302)
+POST_ONLY = _same(405)
+
+
+@dataclass
+class Entry:
+    path: str  # format string over the world's ids
+    get: dict[str, Any] | None = None
+    post: dict[str, Any] | None = None
+    post_data: dict[str, Any] = field(default_factory=dict)
+    htmx: bool = False
+
+
+MATRIX: dict[str, Entry] = {
+    # Public and account pages
+    "home": Entry("/", get=_roles(manager=302, owner=302, admin=302)),
+    "healthz": Entry("/healthz", get=_same(200), post=_same(405)),
+    "login": Entry(
+        "/accounts/login/", get=_roles(anonymous=200, manager=302, owner=302, admin=302)
+    ),
+    "logout": Entry(
+        "/accounts/logout/",
+        get=_same(405),
+        post=_roles(anonymous=LOGIN, manager=LOGIN, owner=LOGIN, admin=LOGIN),
+    ),
+    "set_language": Entry(
+        "/i18n/setlang/", post=_same(302), post_data={"language": "en", "next": "/"}
+    ),
+    "javascript-catalog": Entry("/jsi18n/", get=_same(200)),
+    "admin:index": Entry("/admin/", get=_roles(anonymous=302, manager=302, owner=302, admin=200)),
+    # Clients
+    "client_list": Entry("/clients/", get=_roles(manager=200, owner=200, admin=200), htmx=True),
+    "client_detail": Entry(
+        "/clients/{client}/", get=_roles(manager=200, colleague=404, owner=200, admin=200)
+    ),
+    # The manager's week and cases
+    "queue": Entry("/queue/", get=_roles(manager=200, owner=200, admin=200), htmx=True),
+    "queue_pool": Entry("/queue/pool/", get=_roles(manager=200, owner=200, admin=200), htmx=True),
+    "queue_next": Entry("/queue/next/", get=_roles(manager=302, owner=302, admin=302)),
+    "queue_reassign": Entry("/queue/pool/reassign/", get=POST_ONLY, post=ADMIN_ONLY_ACTION),
+    "queue_release": Entry("/queue/pool/release/", get=POST_ONLY, post=ADMIN_ONLY_ACTION),
+    "case_detail": Entry(
+        "/cases/{case}/", get=_roles(manager=200, colleague=404, owner=200, admin=200), htmx=True
+    ),
+    "case_claim": Entry(
+        "/cases/{case}/claim/",
+        get=POST_ONLY,
+        post=_roles(manager=302, colleague=404, owner=302, admin=302),
+    ),
+    "case_call": Entry(
+        "/cases/{case}/call/",
+        get=POST_ONLY,
+        post=_roles(manager=200, colleague=404, owner=200, admin=200),
+    ),
+    "case_offer": Entry(
+        "/cases/{case}/offer/",
+        get=POST_ONLY,
+        post=_roles(manager=200, colleague=404, owner=200, admin=200),
+    ),
+    "case_close": Entry(
+        "/cases/{case}/close/",
+        get=POST_ONLY,
+        post=_roles(manager=200, colleague=404, owner=200, admin=200),
+    ),
+    "case_assign": Entry("/cases/{case}/assign/", get=POST_ONLY, post=ADMIN_ONLY_ACTION),
+    # Dashboards and their exports
+    "dashboard": Entry("/dashboard/", get=_roles(manager=403, owner=200, admin=200), htmx=True),
+    "dashboard_export": Entry(
+        "/dashboard/export/funnel.csv",
+        get=_roles(manager=403, owner=200, admin=200),
+        post=_roles(manager=403, owner=405, admin=405),
+    ),
+    # Settings (admins only), their htmx fragments, exports and deletions
+    "settings_home": Entry("/settings/", get=ADMIN_ONLY),
+    "settings_schedule": Entry("/settings/schedule/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_policies": Entry("/settings/policies/", get=ADMIN_ONLY),
+    "settings_policy_create": Entry(
+        "/settings/policies/new/", get=POST_ONLY, post=ADMIN_ONLY_ACTION
+    ),
+    "settings_policy_edit": Entry("/settings/policies/{policy}/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_policy_preview": Entry(
+        "/settings/policies/{policy}/preview/", get=ADMIN_ONLY, htmx=True
+    ),
+    "settings_policy_backtest": Entry(
+        "/settings/policies/{policy}/backtest/", get=ADMIN_ONLY, htmx=True
+    ),
+    "settings_models": Entry("/settings/models/", get=ADMIN_ONLY),
+    "settings_model_fit": Entry(
+        "/settings/models/{segment}/fit/", get=POST_ONLY, post=ADMIN_ONLY_ACTION
+    ),
+    "settings_model_apply": Entry(
+        "/settings/models/{segment}/apply/", get=POST_ONLY, post=ADMIN_ONLY_ACTION
+    ),
+    "settings_scripts": Entry("/settings/scripts/", get=ADMIN_ONLY),
+    "settings_script_create": Entry("/settings/scripts/new/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_script_import": Entry("/settings/scripts/import/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_script_edit": Entry("/settings/scripts/{script}/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_script_preview": Entry("/settings/scripts/{script}/preview/", get=ADMIN_ONLY),
+    "settings_script_export": Entry("/settings/scripts/{script}/export/", get=ADMIN_ONLY),
+    "settings_offers": Entry("/settings/offers/", get=ADMIN_ONLY),
+    "settings_offer_create": Entry("/settings/offers/new/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_offer_edit": Entry("/settings/offers/{template}/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_reasons": Entry("/settings/reasons/", get=ADMIN_ONLY),
+    "settings_reason_create": Entry("/settings/reasons/new/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_reason_edit": Entry("/settings/reasons/{reason}/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_plans": Entry("/settings/plans/", get=ADMIN_ONLY),
+    "settings_plan_edit": Entry("/settings/plans/{manager}/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_users": Entry("/settings/users/", get=ADMIN_ONLY),
+    "settings_user_create": Entry("/settings/users/new/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_user_edit": Entry("/settings/users/{manager}/", get=ADMIN_ONLY, post=ADMIN_ONLY),
+    "settings_user_password": Entry(
+        "/settings/users/{manager}/password/", get=ADMIN_ONLY, post=ADMIN_ONLY
+    ),
+    "settings_audit": Entry("/settings/audit/", get=ADMIN_ONLY, htmx=True),
+    "settings_client_delete": Entry(
+        "/settings/clients/{client}/delete/", get=ADMIN_ONLY, post=ADMIN_ONLY
+    ),
+    "settings_transaction_delete": Entry(
+        "/settings/transactions/{transaction}/delete/", get=ADMIN_ONLY, post=ADMIN_ONLY_ACTION
+    ),
+}
+
+# The Django admin guards its own URLs (staff and model permissions); its index stands for them.
+# Media files are served by the development server only.
+NOT_IN_MATRIX_PREFIXES = ("admin:",)
+
+
+def _collect(patterns: list, namespace: str = "", prefix: str = "") -> list[tuple[str, str]]:
+    found = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = (
+                ":".join(filter(None, [namespace, pattern.namespace]))
+                if pattern.namespace
+                else namespace
+            )
+            found += _collect(pattern.url_patterns, inner, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            name = (
+                f"{namespace}:{pattern.name}"
+                if namespace and pattern.name
+                else (pattern.name or "")
+            )
+            found.append((name, prefix + str(pattern.pattern)))
+    return found
+
+
+def test_every_url_has_an_entry():
+    """A URL added without deciding who may use it fails here."""
+    missing = []
+    for name, route in _collect(get_resolver().url_patterns):
+        if name.startswith(NOT_IN_MATRIX_PREFIXES) or route.startswith(("admin/", "^media/")):
+            continue
+        if not name or name not in MATRIX:
+            missing.append(name or route)
+    assert not missing, f"URLs without an entry in the role matrix: {sorted(missing)}"
+
+
+def test_every_entry_is_a_real_url():
+    names = {name for name, _route in _collect(get_resolver().url_patterns)}
+    assert set(MATRIX) - names == set()
+
+
+@pytest.fixture
+def world(alice, bob, owner, admin_user):
+    admin_user.is_staff = True  # as the users page makes every admin (services.admin._set_roles)
+    admin_user.save(update_fields=["is_staff"])
+    segment = SegmentFactory(code="coffee", name="Coffee")
+    client = ClientFactory(manager=alice, segment=segment)
+    transaction_row = TransactionFactory(
+        client=client, date=dt.date(2026, 1, 15), amount=Decimal("1000")
+    )
+    case = CaseFactory(client=client, assigned_to=alice, assigned_on=dt.date(2026, 11, 2))
+    policy = Policy.objects.filter(segment__isnull=True).first() or Policy.objects.create(
+        segment=None
+    )
+    script = Script.objects.create(name="Matrix script")
+    ScriptVersion.objects.create(
+        script=script, number=1, steps=[{"key": "a", "title": "", "text": "Hello", "choices": []}]
+    )
+    template = OfferTemplate.objects.create(
+        name="Matrix offer", kind="percent", value=Decimal("10")
+    )
+    reason = Reason.objects.get_or_create(code="matrix", defaults={"name": "Matrix"})[0]
+    return {
+        "users": {
+            "anonymous": None,
+            "manager": alice,
+            "colleague": bob,
+            "owner": owner,
+            "admin": admin_user,
+        },
+        "ids": {
+            "client": client.pk,
+            "case": case.pk,
+            "policy": policy.pk,
+            "segment": segment.pk,
+            "script": script.pk,
+            "template": template.pk,
+            "reason": reason.pk,
+            "manager": alice.pk,
+            "transaction": transaction_row.pk,
+        },
+        "case": case,
+    }
+
+
+def _cases() -> list[Any]:
+    params = []
+    for name, entry in MATRIX.items():
+        for method in ("get", "post"):
+            expected = getattr(entry, method)
+            if expected is None:
+                continue
+            for role in ROLES:
+                params.append(pytest.param(name, method, role, id=f"{name}-{method}-{role}"))
+    return params
+
+
+def _check(response: Any, expected: Any, path: str) -> None:
+    if expected == LOGIN:
+        assert response.status_code == 302, (path, response.status_code)
+        assert response["Location"].startswith("/accounts/login/"), response["Location"]
+        return
+    assert response.status_code == expected, (path, response.status_code)
+    if expected == 302:
+        assert not response["Location"].startswith("/accounts/login/"), response["Location"]
+
+
+@pytest.mark.parametrize(("name", "method", "role"), _cases())
+def test_role_matrix(client, world, name, method, role, monkeypatch):
+    entry = MATRIX[name]
+    expected = getattr(entry, method)[role]
+    user = world["users"][role]
+    if user is not None:
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    path = entry.path.format(**world["ids"])
+    if method == "get":
+        response = client.get(path)
+    else:
+        response = client.post(path, entry.post_data)
+    _check(response, expected, path)
+    if entry.htmx and method == "get":
+        # The htmx fragment of a page is guarded exactly like the page.
+        fragment = client.get(path, headers={"HX-Request": "true"})
+        _check(fragment, expected, path)
+
+
+def test_a_case_is_not_claimed_by_a_colleague(client, world, bob):
+    client.force_login(bob, backend="django.contrib.auth.backends.ModelBackend")
+    client.post(f"/cases/{world['ids']['case']}/claim/")
+    case = Case.objects.get(pk=world["ids"]["case"])
+    assert case.assigned_to == world["users"]["manager"]
