@@ -269,19 +269,24 @@ def restatus_sql(*, client_ids: list[int] | None, as_of: dt.date) -> int:
         return changed
 
 
-def restatus_due_chunk(*, as_of: dt.date, limit: int) -> list[tuple[int, str, str]]:
+def restatus_due_chunk(
+    *, as_of: dt.date, limit: int, skip_locked: bool = True
+) -> list[tuple[int, str, str]]:
     """Re-status up to ``limit`` clients whose ``due_on`` has arrived; returns
     ``(client id, old status, new status)`` for each.
 
     On PostgreSQL the clients are claimed with ``FOR UPDATE SKIP LOCKED``, so several workers
-    can each take a different chunk at the same time; the caller holds the transaction open
+    can each take a different chunk at the same time (``skip_locked=False`` waits for the
+    others' rows instead: after they commit, those are no longer due); the caller holds the transaction open
     until it has also opened the newly lost clients' cases, so a worker that dies mid-chunk
     leaves nothing half done. SQLite has one writer at a time, which gives the same guarantee.
     """
     _ensure_default_policy()
     d = _dialect()
     with connection.cursor() as cursor:
-        lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+        lock = ""
+        if connection.vendor == "postgresql":
+            lock = " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
         cursor.execute(
             "SELECT id, status FROM clients_client WHERE due_on <= %s ORDER BY due_on, id LIMIT %s"
             + lock,

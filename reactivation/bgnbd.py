@@ -30,6 +30,11 @@ BGNBD = "bgnbd"
 MBGNBD = "mbgnbd"
 MODEL = MBGNBD
 
+# Bounds of the search, on the log of (r, alpha, a, b). Data with no heterogeneity or nobody
+# leaving drives the likelihood toward infinite r and alpha or zero a; the bounds keep such a fit
+# finite (it then behaves as the limit it approaches).
+LOG_BOUNDS = np.log(np.array([[1e-4, 1e4], [1e-4, 1e6], [1e-4, 1e4], [1e-4, 1e4]]))
+
 # Below this many customers (or with almost no repeat buying) a fit says nothing useful.
 MIN_CUSTOMERS = 30
 MIN_REPEATERS = 10
@@ -116,32 +121,31 @@ def fit(x, t_x, T, *, model: str = MODEL, weights=None, initial: Params | None =
         raise NotEnoughData(f"{customers} customers, {repeaters} with a repeat purchase")
 
     def negative(log_params: np.ndarray) -> float:
-        params = np.exp(np.clip(log_params, -30, 30))
+        params = np.exp(log_params)
         value = -(weights * log_likelihood(tuple(params), x, t_x, T, model=model)).sum() / customers
         return float(value) if np.isfinite(value) else 1e300
 
     start = initial or Params(
         r=1.0, alpha=max(float(np.average(T, weights=weights)), 1e-3), a=1.0, b=1.0
     )
-    x0 = np.log(np.array(start.as_tuple()))
+    x0 = np.clip(np.log(np.array(start.as_tuple())), LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1])
     result = optimize.minimize(
-        negative,
+        lambda p: negative(np.clip(p, LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1])),
         x0,
         method="Nelder-Mead",
-        options={
-            "xatol": 1e-7,
-            "fatol": 1e-11,
-            "maxiter": 4000,
-            "maxfev": 8000,
-            "adaptive": True,
-        },
+        options={"xatol": 1e-7, "fatol": 1e-11, "maxiter": 4000, "maxfev": 8000, "adaptive": True},
     )
-    # Polish with a gradient method from where the simplex stopped.
+    # Polish with a gradient method from where the simplex stopped, inside the bounds.
     polished = optimize.minimize(
-        negative, result.x, method="L-BFGS-B", options={"ftol": 1e-14, "gtol": 1e-9}
+        negative,
+        np.clip(result.x, LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1]),
+        method="L-BFGS-B",
+        bounds=LOG_BOUNDS,
+        options={"ftol": 1e-14, "gtol": 1e-9},
     )
     best = polished if polished.fun <= result.fun else result
-    params = Params(*np.exp(best.x).tolist())
+    best_x = np.clip(best.x, LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1])
+    params = Params(*np.exp(best_x).tolist())
     return FitResult(
         params=params,
         model=model,

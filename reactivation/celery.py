@@ -9,9 +9,16 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reactivation.settings")
 
 app = Celery("reactivation")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Beat runs in UTC and only ticks: the tick reads the admin's nightly time and assignment day
+# from BusinessSettings and starts whatever is due, so changing them needs no restart.
+app.conf.beat_schedule = {
+    "nightly-tick": {"task": "reactivation.nightly_tick", "schedule": crontab(minute="*/15")},
+}

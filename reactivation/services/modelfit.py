@@ -1,0 +1,142 @@
+"""Fitting the MBG/NBD model per segment on purchases up to a date, and applying a fit.
+
+The data are each client's (repeat purchase days, days from first to last purchase, days from
+first purchase to ``until``), from one GROUP BY over the segment's purchases up to ``until``;
+the fit itself is ``reactivation.bgnbd.fit`` (alpha in days). A fit is shown first
+(``manage.py fit_model``, or the admin's settings) and stored on the segment only when applied;
+segments with ``model_auto_refit`` are refitted and applied by the weekly task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from clients.models import Segment
+from reactivation import bgnbd
+
+
+@dataclass(frozen=True)
+class SegmentFit:
+    segment: str
+    until: dt.date
+    clients: int
+    r: float | None
+    alpha: float | None
+    a: float | None
+    b: float | None
+    model: str = bgnbd.MODEL
+    log_likelihood: float | None = None
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.r is not None
+
+    @property
+    def default_cycle_days(self) -> float | None:
+        """The gamma part's typical gap alpha / r: a suggestion for the policy's default cycle."""
+        return self.alpha / self.r if self.ok and self.r else None
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data["until"] = self.until.isoformat()
+        return data
+
+
+SUMMARY_SQL = """
+SELECT MIN(t.date), MAX(t.date), COUNT(DISTINCT t.date)
+FROM clients_transaction t
+JOIN clients_client c ON c.id = t.client_id
+WHERE c.segment_id {segment} AND t.amount > 0 AND t.date <= %s
+GROUP BY t.client_id
+"""
+
+
+def segment_summaries(
+    *, segment: Segment | None, until: dt.date
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, t_x, T) in days for every client of the segment with a purchase by ``until``."""
+    condition = "= %s" if segment is not None else "IS NULL"
+    params = [segment.pk, until] if segment is not None else [until]
+    with connection.cursor() as cursor:
+        cursor.execute(SUMMARY_SQL.format(segment=condition), params)  # noqa: S608 - constants only
+        rows = cursor.fetchall()
+    if not rows:
+        empty = np.zeros(0)
+        return empty, empty, empty
+    first = np.fromiter((_ordinal(r[0]) for r in rows), dtype=np.float64, count=len(rows))
+    last = np.fromiter((_ordinal(r[1]) for r in rows), dtype=np.float64, count=len(rows))
+    days = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+    return days - 1, last - first, until.toordinal() - first
+
+
+def _ordinal(value) -> int:
+    if isinstance(value, str):  # SQLite returns dates from raw SQL as text
+        value = dt.date.fromisoformat(value)
+    return value.toordinal()
+
+
+def model_fit(*, segment: Segment, until: dt.date) -> SegmentFit:
+    """Fit the segment's parameters; a segment with too little data gets a note, no numbers."""
+    x, t_x, T = segment_summaries(segment=segment, until=until)
+    try:
+        result = bgnbd.fit(x, t_x, T)
+    except bgnbd.NotEnoughData as error:
+        return SegmentFit(segment.code, until, int(x.size), None, None, None, None, note=str(error))
+    p = result.params
+    return SegmentFit(
+        segment.code,
+        until,
+        result.customers,
+        p.r,
+        p.alpha,
+        p.a,
+        p.b,
+        log_likelihood=result.log_likelihood,
+        note="" if result.converged else "the optimiser did not report convergence",
+    )
+
+
+@transaction.atomic
+def model_apply(*, segment: Segment, fit: SegmentFit) -> Segment:
+    """Store a fit on the segment: P(alive) and expected purchases use it from now on."""
+    if not fit.ok:
+        raise ValueError(fit.note or "nothing to apply")
+    segment.model_r, segment.model_alpha, segment.model_a, segment.model_b = (
+        fit.r,
+        fit.alpha,
+        fit.a,
+        fit.b,
+    )
+    segment.model_clients = fit.clients
+    segment.model_fitted_until = fit.until
+    segment.model_fitted_at = timezone.now()
+    segment.save(
+        update_fields=[
+            "model_r",
+            "model_alpha",
+            "model_a",
+            "model_b",
+            "model_clients",
+            "model_fitted_until",
+            "model_fitted_at",
+        ]
+    )
+    return segment
+
+
+def models_refit(*, until: dt.date, only_auto: bool = True) -> list[SegmentFit]:
+    """Refit (and apply) every segment that asked for weekly refits (or all of them)."""
+    segments = Segment.objects.filter(model_auto_refit=True) if only_auto else Segment.objects.all()
+    fits = []
+    for segment in segments.order_by("code"):
+        fit = model_fit(segment=segment, until=until)
+        if fit.ok:
+            model_apply(segment=segment, fit=fit)
+        fits.append(fit)
+    return fits

@@ -1,0 +1,115 @@
+"""Celery tasks: thin wrappers that take dates as ISO strings and call the services.
+
+Every task can run twice with the same result (the pipeline's ledger and lock make a repeated
+run a no-op). Tasks ack late and are re-queued if their worker dies (settings: acks_late,
+reject_on_worker_lost); their time limits stay under the broker's visibility timeout; database
+errors are retried a few times with backoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+logger = logging.getLogger(__name__)
+
+# Under the broker's visibility timeout, so Redis never hands a running task to a second worker.
+TIME_LIMIT = min(settings.CELERY_TASK_TIME_LIMIT, settings.CELERY_BROKER_VISIBILITY_TIMEOUT - 600)
+SOFT_TIME_LIMIT = TIME_LIMIT - 300
+# Extra workers that share a night's re-status chunks (0: the run's own worker does it all).
+HELPERS = getattr(settings, "NIGHTLY_HELPERS", 0)
+RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "max_retries": 3,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "time_limit": TIME_LIMIT,
+    "soft_time_limit": SOFT_TIME_LIMIT,
+}
+
+
+def _date(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+@shared_task(name="reactivation.nightly_tick", ignore_result=True, **RETRY)
+def nightly_tick() -> list[str]:
+    """Every 15 minutes from beat: once ``nightly_at`` has passed in the business timezone, run
+    every missed business date in order, then the weekly work on the assignment day."""
+    from reactivation.services.pipeline import business_date_due, missed_dates
+
+    due = business_date_due()
+    dates = missed_dates(until=due)
+    if dates:
+        nightly_catch_up_task.delay(due.isoformat())
+    return [day.isoformat() for day in dates]
+
+
+@shared_task(name="reactivation.nightly_catch_up", ignore_result=True, **RETRY)
+def nightly_catch_up_task(until: str) -> list[str]:
+    from reactivation.services.pipeline import DONE, nightly_catch_up
+
+    outcomes = nightly_catch_up(until=_date(until), helpers=HELPERS)
+    for outcome in outcomes:
+        if outcome.outcome == DONE:
+            weekly_if_due(outcome.as_of)
+    return [f"{o.as_of.isoformat()} {o.outcome}" for o in outcomes]
+
+
+@shared_task(name="reactivation.nightly_run", ignore_result=True, **RETRY)
+def nightly_run_task(as_of: str) -> str:
+    from reactivation.services.pipeline import nightly_run
+
+    return nightly_run(as_of=_date(as_of), helpers=HELPERS).outcome
+
+
+@shared_task(name="reactivation.nightly_chunk", ignore_result=True, **RETRY)
+def nightly_chunk_task(as_of: str) -> int:
+    """A helper taking chunks of a run in progress (nothing to do if it is already over)."""
+    from reactivation.services.pipeline import nightly_chunk
+
+    return nightly_chunk(as_of=_date(as_of))
+
+
+def weekly_if_due(as_of: dt.date) -> None:
+    from reactivation.models import BusinessSettings
+
+    if as_of.weekday() == BusinessSettings.load().assignment_weekday:
+        weekly_task.delay(as_of.isoformat())
+
+
+@shared_task(name="reactivation.weekly", ignore_result=True, **RETRY)
+def weekly_task(as_of: str) -> dict:
+    """ABC classes, the segments' model refits (where enabled), then the week's assignment.
+    Each part is idempotent; the ledger row of the date records that the week was done."""
+    from reactivation.models import PipelineRun
+    from reactivation.services.abc import abc_recompute
+    from reactivation.services.gate import measure_yearly_churn
+    from reactivation.services.modelfit import models_refit
+
+    day = _date(as_of)
+    run = PipelineRun.objects.filter(as_of=day).first()
+    if run is not None and run.counts.get("weekly_done"):
+        return {}
+    counts = {"abc": abc_recompute(as_of=day)}
+    counts["refits"] = [fit.segment for fit in models_refit(until=day) if fit.ok]
+    try:
+        from reactivation.services.cases import cases_assign_week
+    except ImportError:
+        logger.warning("No weekly assignment service: cases of %s stay in the pool", day)
+    else:
+        counts["assigned"] = cases_assign_week(as_of=day).total
+    if run is not None:
+        run.counts = {
+            **run.counts,
+            "weekly_done": True,
+            "yearly_churn": measure_yearly_churn(as_of=day),
+        }
+        run.save(update_fields=["counts"])
+    return counts
