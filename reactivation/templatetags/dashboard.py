@@ -3,10 +3,12 @@ same functions for the numbers tables and the CSV exports."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.formats import date_format, number_format
 
 register = template.Library()
@@ -47,3 +49,12 @@ def raw(value: Any, kind: str) -> str:
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)
+
+
+@register.filter(name="chart_json")
+def chart_json(spec: dict[str, Any]) -> str:
+    """A chart's data as JSON for a ``data-chart-spec`` attribute (autoescaping quotes it).
+
+    A data attribute rather than a ``<script type="application/json">`` block: htmx drops
+    script elements from swapped content when script tags are disallowed, as they are here."""
+    return json.dumps(spec, cls=DjangoJSONEncoder, ensure_ascii=False)

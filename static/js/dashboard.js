@@ -1,6 +1,6 @@
-/* Owners' dashboard: draws each chart from the JSON block rendered beside its canvas
-   (<script type="application/json" id="chart-NAME">, which the CSP allows because it is data,
-   not code). Charts are redrawn when htmx swaps the panels. */
+/* Owners' dashboard: draws each chart from the JSON in its canvas's data-chart-spec attribute
+   (data, not code, so the strict CSP allows it; htmx keeps attributes where it would drop
+   script blocks). Charts are redrawn when htmx swaps the panels. */
 (function () {
   "use strict";
 
@@ -44,9 +44,9 @@
   }
 
   function build(canvas) {
-    var source = document.getElementById(canvas.getAttribute("data-chart"));
+    var source = canvas.getAttribute("data-chart-spec");
     if (!source || typeof Chart === "undefined") { return; }
-    var spec = JSON.parse(source.textContent);
+    var spec = JSON.parse(source);
     var previous = Chart.getChart(canvas);
     if (previous) { previous.destroy(); }
     var round = spec.type === "doughnut";

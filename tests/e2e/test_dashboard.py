@@ -1,0 +1,95 @@
+"""An owner reads the dashboard in a real browser: charts drawn from data, numbers that match
+them, a recalculated estimate, a phone-sized screen, and no console errors (the CSP holds)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.reactivation import dashboard_data
+
+# serialized_rollback: the role groups come from a data migration that a flush would remove.
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+QUERY = "period=custom&start=2026-06-01&end=2026-06-30"
+
+
+def chart_data(page, name: str) -> list[list]:
+    return page.evaluate(
+        """(name) => {
+            const chart = Chart.getChart(document.querySelector(`canvas[data-chart="chart-${name}"]`));
+            return chart.data.datasets.map((d) => d.data);
+        }""",
+        name,
+    )
+
+
+def column(page, table: str, index: int) -> list[str]:
+    return page.eval_on_selector_all(
+        f'table[data-table="{table}"] tbody tr',
+        f"rows => rows.map(r => r.cells[{index}].dataset.raw)",
+    )
+
+
+def test_charts_render_with_data_and_the_numbers_match(
+    live_server, page, log_in, owner, alice, bob, console_errors
+):
+    dashboard_data.build(manager=alice, colleague=bob)
+    log_in(owner)
+    page.goto(f"{live_server.url}/dashboard/?{QUERY}")
+
+    for name in (
+        "status",
+        "retention",
+        "funnel",
+        "uplift",
+        "reasons",
+        "reasons-share",
+        "managers",
+        "ltv",
+        "abc",
+    ):
+        expect(page.locator(f'canvas[data-chart="chart-{name}"]')).to_be_visible()
+    funnel = chart_data(page, "funnel")
+    assert funnel == [[10, 6, 4, 3, 2]]
+
+    page.click('[data-numbers-toggle="funnel"]')
+    expect(page.locator("#numbers-funnel")).to_be_visible()
+    assert [int(v) for v in column(page, "funnel-0", 1)] == funnel[0]
+
+    status = chart_data(page, "status")
+    assert [int(v) for v in column(page, "status-0", 1)] == status[0]
+    assert [int(v) for v in column(page, "status-0", 3)] == status[2]
+    assert [float(v) for v in column(page, "retention-0", 6)] == chart_data(page, "retention")[0]
+    expect(page.locator("#left-on-table")).to_have_text("600,000")
+    expect(page.locator('table[data-table="cohort-heat"] td.heat-6').first).to_have_text("60")
+    assert console_errors == []
+
+
+def test_return_share_recalculates_the_estimate(
+    live_server, page, log_in, owner, alice, bob, console_errors
+):
+    dashboard_data.build(manager=alice, colleague=bob)
+    log_in(owner)
+    page.goto(f"{live_server.url}/dashboard/?{QUERY}")
+
+    page.fill("#id_return_share", "30")
+    page.get_by_role("button", name="Recalculate").click()
+
+    expect(page.locator("#left-on-table")).to_have_text("900,000")
+    expect(page).to_have_url(
+        f"{live_server.url}/dashboard/?{QUERY}&segment=&manager=&return_share=30"
+    )
+    assert chart_data(page, "ltv")[0][-1] == 1_500_000  # the 50% bar: 150 x 50% x 10 x 2,000
+    assert console_errors == []
+
+
+def test_the_dashboard_fits_a_phone(live_server, page, log_in, owner, alice, bob, console_errors):
+    dashboard_data.build(manager=alice, colleague=bob)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(owner)
+    page.goto(f"{live_server.url}/dashboard/?{QUERY}")
+
+    expect(page.locator('canvas[data-chart="chart-status"]')).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert console_errors == []
