@@ -43,6 +43,7 @@ class CallForm(forms.Form):
     close_as = forms.ChoiceField(
         label=_("Close the case"),
         required=False,
+        widget=forms.Select(attrs={"data-hotkey": "w"}),
         choices=[
             ("", _("Keep the case open")),
             (Case.Status.DECLINED, _("Close: declined")),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from calls.models import Call, Reason, ScriptVersion
 from calls.scripts import clean_answers
 from clients.models import Client
-from reactivation.models import Case
+from reactivation.models import Case, Offer
 from reactivation.policies import policy_for
 from reactivation.roles import sees_everything
 
@@ -122,4 +122,8 @@ def call_record(
     else:
         case.next_call_on = data.next_call_on
     case.save(update_fields=fields)
+    # An offer issued during this call (before the outcome was saved) belongs to it.
+    Offer.objects.filter(case=case, call__isnull=True, issued_by=manager, issued_on=today).update(
+        call=call
+    )
     return call

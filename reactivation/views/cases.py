@@ -44,6 +44,7 @@ def _context(
     offer_form: OfferIssueForm | None = None,
     close_form: CaseCloseForm | None = None,
     notice: tuple[str, str] | None = None,
+    offer_notice: tuple[str, str] | None = None,
     new_offer_id: int | None = None,
 ) -> dict[str, Any]:
     today = timezone.localdate()
@@ -75,6 +76,7 @@ def _context(
         "offer_form": offer_form,
         "close_form": close_form or CaseCloseForm(),
         "notice": notice,
+        "offer_notice": offer_notice,
         "new_offer_id": new_offer_id,
         "is_admin": is_admin(request.user),
         "next_url": reverse("queue_next") + f"?after={data.case.pk}",
@@ -159,23 +161,28 @@ def case_offer(request: HttpRequest, case_id: int) -> HttpResponse:
     """Issue a personal offer from a template."""
     case = selectors.case_get(case_id=case_id, user=request.user)
     form = OfferIssueForm(request.POST)
+    error = None
     if not form.is_valid():
-        return _refused(request, case.pk, _("Choose an offer."), offer_form=form)
-    if case.assigned_to_id != request.user.pk and not is_admin(request.user):
-        return _refused(
-            request, case.pk, _("Take this case from the pool before issuing an offer.")
+        error = _("Choose an offer.")
+    elif case.assigned_to_id != request.user.pk and not is_admin(request.user):
+        error = _("Take this case from the pool before issuing an offer.")
+    else:
+        try:
+            offer = offer_issue(case=case, template=form.cleaned_data["template"], by=request.user)
+        except OfferError as exc:
+            error = exc.message
+    if error is not None:
+        # The offer panel alone is swapped, so a call form being filled in is kept.
+        return render_workspace(
+            request, case_id=case.pk, offer_notice=("danger", str(error)), offer_form=form
         )
-    try:
-        offer = offer_issue(case=case, template=form.cleaned_data["template"], by=request.user)
-    except OfferError as exc:
-        return _refused(request, case.pk, exc.message)
     message = _("Offer issued: code %(code)s, valid until %(date)s.") % {
         "code": offer.code,
         "date": offer.expires_on.strftime("%d.%m.%Y"),
     }
     if request.htmx:
         return render_workspace(
-            request, case_id=case.pk, notice=("success", message), new_offer_id=offer.pk
+            request, case_id=case.pk, offer_notice=("success", message), new_offer_id=offer.pk
         )
     messages.success(request, message)
     return redirect("case_detail", case_id=case.pk)

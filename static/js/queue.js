@@ -32,10 +32,9 @@
       item.querySelectorAll("input").forEach(function (input) { input.disabled = !shown; });
     });
     if (focusNext) {
-      var last = visible[visible.length - 1];
-      var pending = last && !last.querySelector("input:checked") && last.querySelector("input[type=radio]");
-      var target = pending || root.querySelector("input[name=outcome]");
-      if (target) { target.focus(); }
+      var current = visible[visible.length - 1];
+      var pick = current && (current.querySelector("input[type=radio]:checked") || current.querySelector("input[type=radio]"));
+      if (pick) { pick.focus(); }
     }
   }
 
@@ -53,7 +52,8 @@
   document.addEventListener("change", function (event) {
     var input = event.target;
     if (input.matches && input.matches(".script-step input[type=radio]")) {
-      walk(document, true);
+      // Reveal the step the answer leads to; Tab then moves on to it (document order).
+      walk(document, false);
     }
     if (input.matches && input.matches("[data-script-switch]")) {
       var url = input.getAttribute("data-url") + "?script=" + encodeURIComponent(input.value);
@@ -80,15 +80,29 @@
       target.blur();
       return;
     }
-    // On a radio button (a script answer or an outcome) the digit keys still pick the outcome.
-    if (!event.ctrlKey && !event.metaKey && !event.altKey && target.matches &&
-        target.matches("input[type=radio], input[type=checkbox]") && /^[1-9]$/.test(event.key)) {
-      var label = document.querySelector('label[data-hotkey="' + event.key + '"]');
-      if (label) {
+    // "a": jump to the script's current step.
+    if (event.key === "a" && !event.ctrlKey && !event.metaKey && !event.altKey &&
+        !(target.matches && target.matches("input:not([type=radio]):not([type=checkbox]), select, textarea"))) {
+      if (document.querySelector("[data-script]")) {
         event.preventDefault();
-        label.click();
-        var input = document.getElementById(label.getAttribute("for"));
-        if (input) { input.focus(); }
+        walk(document, true);
+        return;
+      }
+    }
+    // On a radio button (a script answer or an outcome) the page's one-key shortcuts still
+    // work: the base layout ignores keys typed into form fields, radios included.
+    if (!event.ctrlKey && !event.metaKey && !event.altKey && target.matches &&
+        target.matches("input[type=radio], input[type=checkbox]") && event.key.length === 1) {
+      var hot = document.querySelector('[data-hotkey="' + CSS.escape(event.key) + '"]');
+      if (hot) {
+        event.preventDefault();
+        if (hot.matches("input, select, textarea")) {
+          hot.focus();
+        } else {
+          hot.click();
+          var input = hot.getAttribute("for") && document.getElementById(hot.getAttribute("for"));
+          if (input) { input.focus(); }
+        }
       }
     }
   });
