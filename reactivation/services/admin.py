@@ -35,6 +35,7 @@ ERR_USERNAME_TAKEN = _("A user with this name already exists.")
 REASON_TRANSACTION_DELETED = _(
     "Transaction deleted: %(date)s, %(amount)s (id %(id)s, %(identity)s)"
 )
+REASON_BASELINE = _("State before the first recorded change")
 REASON_HANDED_OVER = _("Handed over: the manager left")
 REASON_CLIENT_DELETED = _("Client deleted with %(transactions)s transactions and %(cases)s cases")
 
@@ -45,19 +46,32 @@ def _as(row: Any, user: Any) -> Any:
     return row
 
 
+def _baseline(row: Any) -> None:
+    """Rows made outside the ORM's save (the default policy and the business settings come from
+    a migration; imports insert in bulk) have no history yet. Record their stored state once
+    before the first change, so the audit can show that change's "before"."""
+    model = type(row)
+    if row.pk is None or model.history.filter(id=row.pk).exists():
+        return
+    stored = model.objects.filter(pk=row.pk).first()
+    if stored is not None:
+        model.history.bulk_history_create(
+            [stored], default_change_reason=str(REASON_BASELINE)[:100]
+        )
+
+
 def _today() -> dt.date:
     return timezone.localdate()
 
 
-def _policy_client_ids(policy: Policy) -> Iterable[int] | None:
-    """The clients a policy judges: its segment's, or for the default policy every client whose
-    segment has no policy of its own (None when that is every client)."""
+def _policy_client_ids(policy: Policy) -> list[int] | None:
+    """The clients a policy judges: its segment's; for the default policy None (every client:
+    re-judging a client whose segment has its own policy changes nothing)."""
     if policy.segment_id:
-        return Client.objects.filter(segment_id=policy.segment_id).values_list("pk", flat=True)
-    own = Policy.objects.filter(segment__isnull=False).values_list("segment_id", flat=True)
-    if not own.exists():
-        return None
-    return Client.objects.exclude(segment_id__in=own).values_list("pk", flat=True)
+        return list(
+            Client.objects.filter(segment_id=policy.segment_id).values_list("pk", flat=True)
+        )
+    return None
 
 
 @transaction.atomic
@@ -66,15 +80,16 @@ def policy_save(*, policy: Policy, user: Any, as_of: dt.date | None = None) -> P
     statuses on every page follow the new thresholds at once. Opens no cases: the nightly run
     does that."""
     policy.full_clean()
+    _baseline(policy)
     _as(policy, user).save()
-    ids = _policy_client_ids(policy)
-    stats.refresh_status(client_ids=None if ids is None else list(ids), as_of=as_of or _today())
+    stats.restatus_sql(client_ids=_policy_client_ids(policy), as_of=as_of or _today())
     return policy
 
 
 @transaction.atomic
 def business_settings_save(*, settings_row: BusinessSettings, user: Any) -> BusinessSettings:
     settings_row.full_clean()
+    _baseline(settings_row)
     _as(settings_row, user).save()
     return settings_row
 
@@ -208,6 +223,7 @@ def weekly_plan_set(
     )
     plan.calls, plan.reached, plan.offers, plan.wins = calls, reached, offers, wins
     plan.full_clean()
+    _baseline(plan)
     _as(plan, user).save()
     return plan
 
@@ -224,6 +240,7 @@ def transaction_delete(
     4. write a history row on the client saying which transaction went, and by whom.
     """
     client = Client.objects.select_for_update().get(pk=transaction_row.client_id)
+    _baseline(client)
     description = REASON_TRANSACTION_DELETED % {
         "date": transaction_row.date.isoformat(),
         "amount": transaction_row.amount,
