@@ -228,16 +228,7 @@ def value_snapshot_write(*, as_of: dt.date) -> int:
 
     for segment_id, members in modelled.items():
         segment = models[segment_id]
-        expected = metrics.bgnbd_expected_purchases(
-            r=segment.model_r,
-            alpha=segment.model_alpha,
-            a=segment.model_a,
-            b=segment.model_b,
-            frequency=[m[1] for m in members],
-            recency=[m[2] for m in members],
-            age=[m[3] for m in members],
-            horizon=EXPECTED_PURCHASES_HORIZON_DAYS,
-        )
+        expected = _expected_purchases(segment, members)
         for member, value in zip(members, expected, strict=True):
             groups[member[0]].expected += value
             groups[member[0]].modelled += 1
@@ -262,6 +253,30 @@ def value_snapshot_write(*, as_of: dt.date) -> int:
         ]
     )
     return len(groups)
+
+
+def _expected_purchases(segment: Segment, members: list[tuple]) -> list[float]:
+    """Expected purchases in the horizon per member ``(key, x, t_x, T)``: the engine's model
+    (the same MBG/NBD as the client card) where it is installed, else the BG/NBD closed form."""
+    x = [m[1] for m in members]
+    t_x = [m[2] for m in members]
+    age = [m[3] for m in members]
+    try:
+        from reactivation import bgnbd
+    except ImportError:
+        return metrics.bgnbd_expected_purchases(
+            r=segment.model_r,
+            alpha=segment.model_alpha,
+            a=segment.model_a,
+            b=segment.model_b,
+            frequency=x,
+            recency=t_x,
+            age=age,
+            horizon=EXPECTED_PURCHASES_HORIZON_DAYS,
+        )
+    params = bgnbd.Params(segment.model_r, segment.model_alpha, segment.model_a, segment.model_b)
+    values = bgnbd.expected_purchases(params, EXPECTED_PURCHASES_HORIZON_DAYS, x, t_x, age)
+    return [float(v) for v in values]
 
 
 # --- history ------------------------------------------------------------------------------------
