@@ -68,7 +68,9 @@ def abc_recompute(*, as_of: dt.date) -> dict[str, int]:
         "start": as_of - dt.timedelta(days=settings.abc_window_days),
         "as_of": as_of,
         "a_share": settings.abc_a_share,
-        "ab_share": settings.abc_a_share + settings.abc_b_share,
+        "ab_share": round(
+            settings.abc_a_share + settings.abc_b_share, 9
+        ),  # 0.8 + 0.15 is 0.9500000000000001
         "margin_rate": settings.margin_rate,
     }
     with connection.cursor() as cursor:
