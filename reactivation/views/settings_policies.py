@@ -194,18 +194,20 @@ def settings_models(request: HttpRequest) -> HttpResponse:
 @admin_required
 def settings_model_fit(request: HttpRequest, segment_id: int) -> HttpResponse:
     """Fit the segment's parameters for review; nothing is applied until the admin says so."""
-    from reactivation.services.modelfit import segment_fit
+    from reactivation.services.modelfit import model_fit
 
     segment = get_object_or_404(Segment, pk=segment_id)
     form = ModelFitForm(request.POST)
     until = form.cleaned_data.get("until") if form.is_valid() else None
-    fit = segment_fit(segment=segment, until=until or timezone.localdate())
+    fit = model_fit(segment=segment, until=until or timezone.localdate())
     fits = request.session.get("model_fits", {})
-    fits[str(segment.pk)] = fit.as_dict() if fit is not None else None
+    fits[str(segment.pk)] = fit.as_json()
     request.session["model_fits"] = fits
-    if fit is None:
+    if not fit.ok:
         messages.warning(
-            request, _("Too little data in this segment to fit a model; the rule alone applies.")
+            request,
+            _("Too little data in %(segment)s to fit a model; the rule alone applies.")
+            % {"segment": segment.name},
         )
     return redirect("settings_models")
 
@@ -213,15 +215,17 @@ def settings_model_fit(request: HttpRequest, segment_id: int) -> HttpResponse:
 @require_POST
 @admin_required
 def settings_model_apply(request: HttpRequest, segment_id: int) -> HttpResponse:
-    from reactivation.services.modelfit import segment_apply_fit
+    """Apply the fit the admin reviewed (kept in their session), not a fresh one."""
+    from reactivation.services.modelfit import SegmentFit, model_apply
 
     segment = get_object_or_404(Segment, pk=segment_id)
     fits = request.session.get("model_fits", {})
-    fit = fits.get(str(segment.pk))
-    if not fit:
+    data = fits.get(str(segment.pk))
+    if not data or data.get("r") is None:
         messages.error(request, _("Fit the segment first, then apply what you reviewed."))
         return redirect("settings_models")
-    segment_apply_fit(segment=segment, fit=fit, user=request.user)
+    fit = SegmentFit(**{**data, "until": dt.date.fromisoformat(data["until"])})
+    model_apply(segment=segment, fit=fit)
     fits.pop(str(segment.pk), None)
     request.session["model_fits"] = fits
     messages.success(
