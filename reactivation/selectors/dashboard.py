@@ -6,7 +6,8 @@ pre-aggregated tables (``reactivation.services.snapshots``) and are cached per (
 snapshot); the funnel, uplift, reasons and managers come from cases, calls and offers, which are
 small next to the transactions. No panel scans transactions: the only transaction rows read
 are the purchases of won-back clients in their 90 days after the win (index on client, date).
-Definitions: docs/metrics.md.
+Only owners and admins read these (every entry point checks the role), and they see every
+row, so calls and offers are read without a per-row scope. Definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -893,7 +894,6 @@ def reasons_panel(*, filters: DashboardFilters, user: Any) -> Panel:
     """Why clients leave: reasons given in calls of the period, by month and by segment."""
     start, end = _day_bounds(filters)
     calls = Call.objects.filter(
-        case__in=Case.objects.visible_to(user),
         called_at__gte=start,
         called_at__lt=end,
         reason__isnull=False,
@@ -998,9 +998,7 @@ def managers_panel(*, filters: DashboardFilters, user: Any, settings: BusinessSe
     ids = [person.pk for person in people]
     start, end = _day_bounds(filters)
     visible = Case.objects.visible_to(user)
-    calls = Call.objects.filter(
-        case__in=visible, manager_id__in=ids, called_at__gte=start, called_at__lt=end
-    )
+    calls = Call.objects.filter(manager_id__in=ids, called_at__gte=start, called_at__lt=end)
     offers = Offer.objects.filter(
         issued_by_id__in=ids, issued_on__gte=filters.start, issued_on__lte=filters.end
     )
@@ -1105,13 +1103,11 @@ def _snapshot_panels(filters: DashboardFilters, settings: BusinessSettings) -> d
     }
 
 
-def dashboard_get(
-    *, filters: DashboardFilters, user: Any, use_cache: bool = True
+def _snapshot_panels_cached(
+    filters: DashboardFilters, settings: BusinessSettings, *, use_cache: bool = True
 ) -> dict[str, Panel]:
-    """Every panel of the dashboard for ``filters``. The snapshot panels are cached per
-    (filters, last snapshot, language) since they only change when the nightly run writes."""
-    _require_owner(user)
-    settings = BusinessSettings.load()
+    """The snapshot panels, cached per (language, filters, last snapshot, settings): they only
+    change when the nightly run writes or an admin changes the settings."""
     key = (
         "dashboard:v1:"
         + hashlib.sha1(
@@ -1119,11 +1115,25 @@ def dashboard_get(
             usedforsecurity=False,
         ).hexdigest()
     )
-    snapshot = cache.get(key) if use_cache else None
-    if snapshot is None:
-        snapshot = _snapshot_panels(filters, settings)
+    panels = cache.get(key) if use_cache else None
+    if panels is None:
+        panels = _snapshot_panels(filters, settings)
         if use_cache:
-            cache.set(key, snapshot, CACHE_SECONDS)
+            cache.set(key, panels, CACHE_SECONDS)
+    if filters.manager_id:
+        note = _("Not split by manager: this panel shows the whole base (or the chosen segment).")
+        for panel in panels.values():
+            panel.notes.append(note)
+    return panels
+
+
+def dashboard_get(
+    *, filters: DashboardFilters, user: Any, use_cache: bool = True
+) -> dict[str, Panel]:
+    """Every panel of the dashboard for ``filters``."""
+    _require_owner(user)
+    settings = BusinessSettings.load()
+    snapshot = _snapshot_panels_cached(filters, settings, use_cache=use_cache)
     funnel = funnel_panel(filters=filters, user=user, settings=settings)
     panels = {
         **snapshot,
@@ -1132,13 +1142,22 @@ def dashboard_get(
         "reasons": reasons_panel(filters=filters, user=user),
         "managers": managers_panel(filters=filters, user=user, settings=settings),
     }
-    if filters.manager_id:
-        note = _("Not split by manager: this panel shows the whole base (or the chosen segment).")
-        for name in SNAPSHOT_PANELS:
-            panels[name].notes.append(note)
     return {name: panels[name] for name in PANELS}
 
 
 def panel_get(*, name: str, filters: DashboardFilters, user: Any) -> Panel:
-    """One panel (for its CSV export)."""
-    return dashboard_get(filters=filters, user=user)[name]
+    """One panel, computing only what it needs (for its numbers and its CSV export)."""
+    _require_owner(user)
+    settings = BusinessSettings.load()
+    if name in SNAPSHOT_PANELS:
+        return _snapshot_panels_cached(filters, settings)[name]
+    if name in ("funnel", "uplift"):
+        funnel = funnel_panel(filters=filters, user=user, settings=settings)
+        return (
+            funnel if name == "funnel" else uplift_panel(filters=filters, user=user, funnel=funnel)
+        )
+    if name == "reasons":
+        return reasons_panel(filters=filters, user=user)
+    if name == "managers":
+        return managers_panel(filters=filters, user=user, settings=settings)
+    raise KeyError(name)

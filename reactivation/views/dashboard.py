@@ -60,7 +60,8 @@ def _present(panels: dict[str, selectors.Panel]) -> None:
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, filters, latest = _form_and_filters(request)
     panels = selectors.dashboard_get(filters=filters, user=request.user)
-    _present(panels)
+    # The managers' table is shown open; every other panel's numbers load when asked for.
+    _present({"managers": panels["managers"]})
     query = request.GET.copy()
     query.pop("table", None)
     context = {
@@ -73,6 +74,27 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     }
     template = (
         "reactivation/dashboard.html#panels" if request.htmx else "reactivation/dashboard.html"
+    )
+    return render(request, template, context)
+
+
+@owner_required
+@require_GET
+@vary_on_headers("HX-Request")
+def dashboard_numbers(request: HttpRequest, panel: str) -> HttpResponse:
+    """One chart's numbers: the tables behind it (a fragment for htmx, else a page)."""
+    if panel not in selectors.PANELS:
+        raise Http404
+    _form, filters, _latest = _form_and_filters(request)
+    found = selectors.panel_get(name=panel, filters=filters, user=request.user)
+    _present({panel: found})
+    query = request.GET.copy()
+    query.pop("table", None)
+    context = {"panel": found, "filters": filters, "query": query.urlencode()}
+    template = (
+        "reactivation/dashboard_numbers.html#tables"
+        if request.htmx
+        else "reactivation/dashboard_numbers.html"
     )
     return render(request, template, context)
 

@@ -53,14 +53,16 @@ def test_charts_render_with_data_and_the_numbers_match(
     funnel = chart_data(page, "funnel")
     assert funnel == [[10, 6, 4, 3, 2]]
 
-    page.click('[data-numbers-toggle="funnel"]')
-    expect(page.locator("#numbers-funnel")).to_be_visible()
+    for name in ("funnel", "status", "retention"):
+        page.click(f'[data-numbers-toggle="{name}"]')
+        expect(page.locator(f'table[data-table="{name}-0"]')).to_be_visible()
     assert [int(v) for v in column(page, "funnel-0", 1)] == funnel[0]
-
     status = chart_data(page, "status")
     assert [int(v) for v in column(page, "status-0", 1)] == status[0]
     assert [int(v) for v in column(page, "status-0", 3)] == status[2]
     assert [float(v) for v in column(page, "retention-0", 6)] == chart_data(page, "retention")[0]
+    managers = chart_data(page, "managers")  # shown open: calls against plan, in percent
+    assert [float(v) for v in column(page, "managers-0", 3)] == managers[0]
     expect(page.locator("#left-on-table")).to_have_text("600,000")
     expect(page.locator('table[data-table="cohort-heat"] td.heat-6').first).to_have_text("60")
     assert console_errors == []

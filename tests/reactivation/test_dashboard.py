@@ -288,3 +288,22 @@ def test_an_empty_install_shows_empty_states(owner, login):
 
     assert response.status_code == 200
     assert "No nightly snapshot has been written yet." in response.content.decode()
+
+
+def test_numbers_of_a_chart_load_as_a_fragment_or_a_page(business, owner, login):
+    client = login(owner)
+    url = reverse("dashboard_numbers", args=["funnel"])
+
+    fragment = client.get(url, PERIOD, HTTP_HX_REQUEST="true")
+    page = client.get(url, PERIOD)
+
+    assert fragment.status_code == 200 and page.status_code == 200
+    assert "<html" not in fragment.content.decode()
+    assert 'data-table="funnel-0"' in fragment.content.decode()
+    assert 'data-raw="10"' in fragment.content.decode()
+    assert "<html" in page.content.decode()
+    assert client.get(reverse("dashboard_numbers", args=["nonsense"])).status_code == 404
+
+
+def test_managers_cannot_read_the_numbers_either(alice, login):
+    assert login(alice).get(reverse("dashboard_numbers", args=["funnel"])).status_code == 403
