@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -147,6 +148,17 @@ class BusinessSettings(models.Model):
         return obj
 
 
+def abc_order_expression() -> models.Case:
+    """A, B, C as 0, 1, 2 and no class last: the queue's class order (and the pool index's)."""
+    return models.Case(
+        models.When(abc_class="A", then=models.Value(0)),
+        models.When(abc_class="B", then=models.Value(1)),
+        models.When(abc_class="C", then=models.Value(2)),
+        default=models.Value(3),
+        output_field=models.IntegerField(),
+    )
+
+
 class CaseQuerySet(models.QuerySet):
     def open(self) -> CaseQuerySet:
         return self.filter(status=Case.Status.OPEN)
@@ -158,9 +170,14 @@ class CaseQuerySet(models.QuerySet):
         if sees_everything(user):
             return self
         if getattr(user, "is_authenticated", False):
-            pool = Q(assigned_to__isnull=True, is_control=False) & (
-                Q(client__manager__isnull=True) | Q(client__manager=user)
+            # EXISTS rather than a join: rows assigned to the user never touch the clients
+            # table (PostgreSQL stops at the first true branch of the OR).
+            colleagues_client = models.Exists(
+                apps.get_model("clients", "Client")
+                .objects.filter(pk=models.OuterRef("client_id"), manager__isnull=False)
+                .exclude(manager_id=user.pk)
             )
+            pool = Q(assigned_to__isnull=True, is_control=False) & ~colleagues_client
             return self.filter(Q(assigned_to=user) | pool)
         return self.none()
 
@@ -220,6 +237,12 @@ class Case(models.Model):
             models.Index(fields=["status", "abc_class", "-priority"], name="case_queue_order"),
             models.Index(fields=["opened_on"], name="case_opened_on"),
             models.Index(fields=["closed_on"], name="case_closed_on"),
+            # The pool page reads the best unassigned cases in this order and stops at a page.
+            models.Index(
+                abc_order_expression(), F("priority").desc(), F("potential_value").desc(), F("id"),
+                name="case_pool_order",
+                condition=Q(status="open", assigned_to__isnull=True, is_control=False),
+            ),
         ]
         constraints = [
             # The invariant the whole queue rests on: never two open cases for one client.

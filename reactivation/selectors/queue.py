@@ -12,15 +12,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Case as CaseWhen
-from django.db.models import IntegerField, Q, QuerySet, Value, When
+from django.db.models import F, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import Call, Script, ScriptVersion
 from calls.scripts import RenderedStep, render_steps
 from clients.models import Client, Transaction
+from clients.paginator import Page, paginate
 from reactivation.filters import PoolFilter, QueueFilter
-from reactivation.models import BusinessSettings, Case, Offer, OfferTemplate, Policy, WeeklyPlan
+from reactivation.models import (
+    BusinessSettings,
+    Case,
+    Offer,
+    OfferTemplate,
+    Policy,
+    WeeklyPlan,
+    abc_order_expression,
+)
 
 HISTORY_ROWS = 12
 CALL_ROWS = 20
@@ -53,21 +63,10 @@ def _bucket(today: dt.date, start: dt.date) -> CaseWhen:
 QUEUE_ORDER = ("bucket", "abc_order", "-priority", "-potential_value", "id")
 
 
-def _abc_order() -> CaseWhen:
-    # An empty ABC class sorts after C.
-    return CaseWhen(
-        When(abc_class="A", then=Value(0)),
-        When(abc_class="B", then=Value(1)),
-        When(abc_class="C", then=Value(2)),
-        default=Value(3),
-        output_field=IntegerField(),
-    )
-
-
 def _ordered(queryset: QuerySet[Case], today: dt.date, start: dt.date) -> QuerySet[Case]:
-    return queryset.annotate(bucket=_bucket(today, start), abc_order=_abc_order()).order_by(
-        *QUEUE_ORDER
-    )
+    return queryset.annotate(
+        bucket=_bucket(today, start), abc_order=abc_order_expression()
+    ).order_by(*QUEUE_ORDER)
 
 
 def _rows(queryset: QuerySet[Case]) -> QuerySet[Case]:
@@ -95,14 +94,26 @@ def queue_list(*, user: Any, filters: Any, today: dt.date, start: dt.date | None
 
 
 def pool_list(*, user: Any, filters: Any) -> Listing:
-    """Open, unassigned, non-control cases ``user`` may claim, best first."""
+    """Open, unassigned, non-control cases ``user`` may claim, best first.
+
+    The same rows as the pool part of ``Case.objects.visible_to``, scoped here through
+    ``Client.objects.visible_to`` as a semi-join: inside visible_to's OR the client check
+    cannot be a join, and PostgreSQL would hash every client with a manager to answer it.
+    """
     queryset = _rows(
-        Case.objects.visible_to(user).filter(
-            assigned_to__isnull=True, status=Case.Status.OPEN, is_control=False
+        Case.objects.filter(
+            assigned_to__isnull=True,
+            status=Case.Status.OPEN,
+            is_control=False,
+            client__in=Client.objects.visible_to(user),
         )
     )
     filterset = PoolFilter(filters or {}, queryset=queryset)
-    ordered = filterset.qs.annotate(abc_order=_abc_order()).order_by(*QUEUE_ORDER[1:])
+    # The same expressions as the partial index ``case_pool_order``: PostgreSQL walks that
+    # index and stops after a page, however large the pool.
+    ordered = filterset.qs.order_by(
+        abc_order_expression(), F("priority").desc(), F("potential_value").desc(), F("id")
+    )
     return Listing(filterset, ordered)
 
 
@@ -147,7 +158,9 @@ def plan_counters(*, user: Any, today: dt.date, start: dt.date | None = None) ->
     from django.db.models import Count
 
     start = start or week_start(today)
-    calls = Call.objects.filter(manager=user, called_at__date__gte=start).aggregate(
+    # A range on the timestamp (not ``__date``) so the (manager, called_at) index is used.
+    week_began = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    calls = Call.objects.filter(manager=user, called_at__gte=week_began).aggregate(
         calls=Count("id"), reached=Count("id", filter=Q(outcome=Call.Outcome.REACHED))
     )
     offers = Offer.objects.filter(issued_by=user, issued_on__gte=start).count()
@@ -331,3 +344,13 @@ def case_page(
         today=today,
         company=company,
     )
+
+
+def page_of_cases(queryset: QuerySet[Case], page_number: Any, page_size: int) -> Page:
+    """One page of an ordered case list, in two queries: the page's ids in order from the case
+    table alone, then those rows with their client, segment and manager. The join then touches
+    one page of rows, not a whole week of them."""
+    page = paginate(queryset.values_list("pk", flat=True), page_number, page_size)
+    rows = {case.pk: case for case in queryset.filter(pk__in=page.object_list)}
+    page.object_list = [rows[pk] for pk in page.object_list if pk in rows]
+    return page

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from calls.forms import ReassignForm, ReleaseForm
-from clients.paginator import paginate
 from reactivation.roles import admin_required, is_admin, member_required
 from reactivation.selectors import queue as selectors
 from reactivation.services.cases import CaseError, case_claim, cases_reassign, manager_release_cases
@@ -40,7 +39,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     start = selectors.week_start(today)
     listing = selectors.queue_list(user=request.user, filters=request.GET, today=today, start=start)
-    page = paginate(listing.queryset, request.GET.get("page"), PAGE_SIZE)
+    page = selectors.page_of_cases(listing.queryset, request.GET.get("page"), PAGE_SIZE)
     context = {
         "filter": listing.filter,
         "page": page,
@@ -59,7 +58,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def pool(request: HttpRequest) -> HttpResponse:
     listing = selectors.pool_list(user=request.user, filters=request.GET)
-    page = paginate(listing.queryset, request.GET.get("page"), PAGE_SIZE)
+    page = selectors.page_of_cases(listing.queryset, request.GET.get("page"), PAGE_SIZE)
     context = {
         "filter": listing.filter,
         "page": page,

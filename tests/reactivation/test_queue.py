@@ -236,3 +236,20 @@ def test_pages_need_a_role(charlie, login, client):
     assert client.get("/queue/").status_code == 302
     assert login(charlie).get("/queue/").status_code == 403
     assert login(charlie).get("/queue/pool/").status_code == 403
+
+
+def test_the_pool_is_exactly_the_pool_part_of_the_case_scope(alice, bob):
+    from reactivation.selectors.queue import pool_list
+
+    for manager in (None, alice, bob):
+        open_case(client_manager=manager)
+        open_case(client_manager=manager, is_control=True)
+    open_case(manager=bob)
+    for user in (alice, bob):
+        listed = set(pool_list(user=user, filters=None).queryset.values_list("pk", flat=True))
+        scoped = set(
+            Case.objects.visible_to(user)
+            .filter(assigned_to__isnull=True, status="open")
+            .values_list("pk", flat=True)
+        )
+        assert listed == scoped and len(listed) == 2
