@@ -63,10 +63,15 @@ def nightly_catch_up_task(until: str) -> list[str]:
 
 
 @shared_task(name="reactivation.nightly_run", ignore_result=True, **RETRY)
-def nightly_run_task(as_of: str) -> str:
-    from reactivation.services.pipeline import nightly_run
+def nightly_run_task(as_of: str, chunk_size: int | None = None, helpers: int | None = None) -> str:
+    from reactivation.services.pipeline import CHUNK_SIZE, nightly_run
 
-    return nightly_run(as_of=_date(as_of), helpers=HELPERS).outcome
+    outcome = nightly_run(
+        as_of=_date(as_of),
+        chunk_size=chunk_size or CHUNK_SIZE,
+        helpers=HELPERS if helpers is None else helpers,
+    )
+    return outcome.outcome
 
 
 @shared_task(name="reactivation.nightly_chunk", ignore_result=True, **RETRY)
