@@ -854,8 +854,8 @@ def uplift_panel(*, filters: DashboardFilters, user: Any, funnel: Panel) -> Pane
         [Column(_("Figure"), "text"), Column(_("Value"), "number")],
         [
             [_("Uplift, points"), _pct(result.uplift)],
-            [_("95% interval, low, points"), _pct(result.low)],
-            [_("95% interval, high, points"), _pct(result.high)],
+            [_("Low end of the 95 percent interval, points"), _pct(result.low)],
+            [_("High end of the 95 percent interval, points"), _pct(result.high)],
             [_("Wins caused by the calls"), result.incremental_wins],
             [_("Incremental revenue"), result.incremental_revenue],
         ],
