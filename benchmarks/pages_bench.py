@@ -104,7 +104,7 @@ def _pages(repeat: int, as_of: dt.date) -> dict[str, dict[str, Any]]:
     return {
         "queue": {"open_cases_of_manager": row["n"], **_measure(client, ["/queue/"], repeat)},
         "queue_filtered": _measure(
-            client, ["/queue/?abc_class=A", "/queue/?offer=none", "/queue/?page=3"], repeat
+            client, ["/queue/?status=", "/queue/?offer=none", "/queue/?page=2"], repeat
         ),
         "pool": _measure(client, ["/queue/pool/"], repeat),
         "case": _measure(client, [f"/cases/{pk}/" for pk in case_ids], repeat),

@@ -346,11 +346,53 @@ def case_page(
     )
 
 
-def page_of_cases(queryset: QuerySet[Case], page_number: Any, page_size: int) -> Page:
+def page_of_cases(
+    queryset: QuerySet[Case], page_number: Any, page_size: int, *, exact_total: bool = True
+) -> Page:
     """One page of an ordered case list, in two queries: the page's ids in order from the case
     table alone, then those rows with their client, segment and manager. The join then touches
-    one page of rows, not a whole week of them."""
-    page = paginate(queryset.values_list("pk", flat=True), page_number, page_size)
+    one page of rows, not a whole week of them.
+
+    ``exact_total=False`` (the pool) shows the planner's estimate as the total once there is
+    more than one page: an exact count would check every pool case's client, and its cost
+    would follow the size of the base.
+    """
+    ids = queryset.values_list("pk", flat=True)
+    if exact_total:
+        page = paginate(ids, page_number, page_size)
+    else:
+        try:
+            number = max(1, int(page_number))
+        except (TypeError, ValueError):
+            number = 1
+        offset = (number - 1) * page_size
+        found = list(ids[offset : offset + page_size + 1])
+        has_next = len(found) > page_size
+        found = found[:page_size]
+        if number == 1 and not has_next:
+            total, estimate = len(found), False
+        else:
+            total, estimate = _planner_estimate(ids), True
+            total = max(total, offset + len(found) + (1 if has_next else 0))
+        page = Page(found, number, page_size, has_next, total, estimate)
     rows = {case.pk: case for case in queryset.filter(pk__in=page.object_list)}
     page.object_list = [rows[pk] for pk in page.object_list if pk in rows]
     return page
+
+
+def _planner_estimate(queryset: QuerySet) -> int:
+    """The planner's row estimate (PostgreSQL), or an exact count elsewhere (small SQLite)."""
+    import json
+
+    from django.db import connections
+
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return queryset.count()
+    sql, params = queryset.order_by().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])

@@ -17,7 +17,7 @@ from reactivation.roles import admin_required, is_admin, member_required
 from reactivation.selectors import queue as selectors
 from reactivation.services.cases import CaseError, case_claim, cases_reassign, manager_release_cases
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 
 
 def _back(request: HttpRequest) -> HttpResponse:
@@ -58,7 +58,9 @@ def queue(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def pool(request: HttpRequest) -> HttpResponse:
     listing = selectors.pool_list(user=request.user, filters=request.GET)
-    page = selectors.page_of_cases(listing.queryset, request.GET.get("page"), PAGE_SIZE)
+    page = selectors.page_of_cases(
+        listing.queryset, request.GET.get("page"), PAGE_SIZE, exact_total=False
+    )
     context = {
         "filter": listing.filter,
         "page": page,
