@@ -14,11 +14,10 @@ from typing import Any
 from clients.importing import errors, fields
 from clients.importing.values import (
     CellError,
+    amount_text,
     check_email,
-    format_amount,
     normalize_phone,
     parse_date,
-    parse_decimal,
 )
 
 MAX_LENGTH = {
@@ -95,8 +94,8 @@ class RowParser:
     def _converter(self, field: str) -> Callable[[Any], Any] | None:
         return {
             fields.DATE: self._date,
-            fields.AMOUNT: lambda v: format_amount(parse_decimal(v)),
-            fields.MARGIN: lambda v: format_amount(parse_decimal(v)),
+            fields.AMOUNT: amount_text,
+            fields.MARGIN: amount_text,
             fields.PHONE: normalize_phone,
             fields.EMAIL: check_email,
             fields.SEGMENT: self._segment,

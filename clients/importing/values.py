@@ -29,6 +29,10 @@ _TIME = re.compile(r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:
 _EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 
+# Most cells already are a plain number once spaces are gone: canonical text without Decimal.
+_SIMPLE = re.compile(r"-?(?:0|[1-9]\d{0,11})(?:[.,](\d{1,2}))?")
+
+
 class CellError(ValueError):
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -125,6 +129,20 @@ def check_email(text: str) -> str:
     if not _EMAIL.fullmatch(text):
         raise CellError(errors.BAD_EMAIL)
     return text
+
+
+def amount_text(value: object) -> str:
+    """``parse_decimal`` then ``format_amount``, with a fast path for plain numbers."""
+    if value.__class__ is str:
+        text = value.translate(_SPACES)
+        match = _SIMPLE.fullmatch(text)
+        if match and not text.startswith("-0"):
+            cents = match[1]
+            if cents is None:
+                return text + ".00"
+            head = text[: match.start(1) - 1]
+            return f"{head}.{cents}0" if len(cents) == 1 else f"{head}.{cents}"
+    return format_amount(parse_decimal(value))
 
 
 def format_amount(number: Decimal) -> str:

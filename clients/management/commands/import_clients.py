@@ -1,0 +1,11 @@
+"""``manage.py import_clients PATH [--dry-run] [--encoding E] [--delimiter D]``."""
+
+from __future__ import annotations
+
+from clients.importing import fields
+from clients.management.commands._importing import ImportCommand
+
+
+class Command(ImportCommand):
+    help = "Import clients from a CSV or XLSX file: all rows or, if any row is bad, none."
+    kind = fields.CLIENTS
