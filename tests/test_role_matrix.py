@@ -112,6 +112,12 @@ MATRIX: dict[str, Entry] = {
     "case_assign": Entry("/cases/{case}/assign/", get=POST_ONLY, post=ADMIN_ONLY_ACTION),
     # Dashboards and their exports
     "dashboard": Entry("/dashboard/", get=_roles(manager=403, owner=200, admin=200), htmx=True),
+    "dashboard_numbers": Entry(
+        "/dashboard/numbers/funnel/",
+        get=_roles(manager=403, owner=200, admin=200),
+        post=_roles(manager=403, owner=405, admin=405),
+        htmx=True,
+    ),
     "dashboard_export": Entry(
         "/dashboard/export/funnel.csv",
         get=_roles(manager=403, owner=200, admin=200),
