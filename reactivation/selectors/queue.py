@@ -283,6 +283,24 @@ def case_get(*, case_id: int, user: Any) -> Case:
     )
 
 
+def case_get_to_claim(*, case_id: int, user: Any) -> Case:
+    """The case ``user`` asks to claim: one they may see, or one that was in their pool until
+    a colleague took it a moment ago, so that they are told so instead of shown a 404."""
+    related = ("client", "client__segment", "client__manager", "assigned_to")
+    case = Case.objects.visible_to(user).select_related(*related).filter(pk=case_id).first()
+    if case is not None:
+        return case
+    return get_object_or_404(
+        Case.objects.select_related(*related).filter(
+            assigned_to__isnull=False,
+            assigned_on__gte=timezone.localdate(),
+            is_control=False,
+            client__in=Client.objects.visible_to(user),
+        ),
+        pk=case_id,
+    )
+
+
 def case_page(
     *, case_id: int, user: Any, today: dt.date, language: str, script_id: int | None = None
 ) -> CasePage:

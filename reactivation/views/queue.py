@@ -80,7 +80,7 @@ def pool(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def claim(request: HttpRequest, case_id: int) -> HttpResponse:
     """Take a case from the pool. Of two managers claiming at once, one wins; the other is told."""
-    case = selectors.case_get(case_id=case_id, user=request.user)
+    case = selectors.case_get_to_claim(case_id=case_id, user=request.user)
     error = None
     try:
         case = case_claim(case_id=case.pk, user=request.user)

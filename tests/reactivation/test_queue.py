@@ -256,3 +256,15 @@ def test_the_pool_is_exactly_the_pool_part_of_the_case_scope(alice, bob):
             .values_list("pk", flat=True)
         )
         assert listed == scoped and len(listed) == 2
+
+
+def test_claiming_a_case_a_colleague_just_took_says_so(alice, bob, login):
+    case = open_case()
+    case_claim(case_id=case.pk, user=bob)
+    response = login(alice).post(f"/cases/{case.pk}/claim/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert str(ERR_ALREADY_CLAIMED) in response.content.decode()
+    plain = login(alice).post(f"/cases/{case.pk}/claim/")
+    assert plain.status_code == 302 and plain["Location"] == "/queue/pool/"
+    case.refresh_from_db()
+    assert case.assigned_to == bob
