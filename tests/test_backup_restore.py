@@ -19,7 +19,12 @@ from reactivation.models import Policy
 from reactivation.services import admin as services
 from tests.factories import CaseFactory, ClientFactory, SegmentFactory, TransactionFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# Committed rows, so pg_dump sees them; serialized_rollback puts back the migration-made roles
+# and default policy that the flush after a transactional test removes.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def _tool(name: str) -> str:
