@@ -8,7 +8,7 @@ kind of row, and P(alive) is computed for the rows on the page in one vectorised
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case as CaseWhen
@@ -187,18 +187,11 @@ def p_alive_for(clients: list[Client], today: dt.date) -> dict[int, float | None
     one vectorised call; None where the segment has no model (the rule alone applies)."""
     result: dict[int, float | None] = {client.pk: None for client in clients}
     try:
-        from reactivation.selectors.model import p_alive_for_clients
-    except ImportError:
+        from reactivation.selectors.model import p_alive_for
+    except ImportError:  # the model module is optional: without it the rule alone applies
         return result
-    result.update(p_alive_for_clients(clients, as_of=today))
+    result.update(p_alive_for(clients, today))
     return result
-
-
-@dataclass
-class ScriptChoice:
-    script: Script
-    version: ScriptVersion | None
-    steps: list[RenderedStep] = field(default_factory=list)
 
 
 def _pick_script(

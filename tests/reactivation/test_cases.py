@@ -193,3 +193,22 @@ def test_a_control_case_shows_no_call_form(admin_user, login):
     body = login(admin_user).get(f"/cases/{case.pk}/").content.decode()
     assert 'id="call-form"' not in body
     assert not Call.objects.exists()
+
+
+def test_the_case_page_shows_p_alive_where_the_segment_has_a_model(alice, login):
+    from tests.factories import SegmentFactory
+
+    segment = SegmentFactory(code="coffee", model_r=0.8, model_alpha=20.0, model_a=0.5, model_b=2.0)
+    case = open_case(manager=alice)
+    case.client.segment = segment
+    case.client.save(update_fields=["segment"])
+    data = login(alice).get(f"/cases/{case.pk}/").context["data"]
+    assert data.p_alive is not None and 0 < data.p_alive < 1
+    assert data.p_alive_percent == round(100 * data.p_alive)
+
+
+def test_without_a_model_the_page_says_the_rule_alone_applies(alice, login):
+    case = open_case(manager=alice)
+    response = login(alice).get(f"/cases/{case.pk}/")
+    assert response.context["data"].p_alive is None
+    assert "No fitted model for this segment" in response.content.decode()
