@@ -34,6 +34,11 @@ class TransactionAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     show_full_result_count = False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting a transaction must recompute the client and be recorded in the audit
+        # history: that is the delete link on the client card (settings_transaction_delete).
+        return False
+
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):

@@ -288,3 +288,13 @@ def test_a_manager_has_no_way_to_delete(login, alice):
         user_client.post(reverse("settings_transaction_delete", args=[row.pk])).status_code == 403
     )
     assert Client.objects.filter(pk=client.pk).exists()
+
+
+def test_the_data_administration_leaves_deleting_transactions_to_the_client_card(login, admin_user):
+    admin_user.is_superuser = True
+    admin_user.is_staff = True
+    admin_user.save()
+    row = TransactionFactory()
+    response = login(admin_user).post(f"/admin/clients/transaction/{row.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    row.refresh_from_db()
