@@ -379,7 +379,7 @@ def _write_clients(cursor, staging: Staging, result: ImportResult) -> list[int]:
         cursor.execute(
             f"""UPDATE clients_client AS c SET {", ".join(sets)}, updated_at = %s
                 FROM {staging.name} AS s WHERE c.external_id = s.client AND ({" OR ".join(checks)})
-                RETURNING c.id""",  # noqa: S608
+                RETURNING id""",  # noqa: S608
             [now],
         )
         updated = [row[0] for row in cursor.fetchall()]
