@@ -6,7 +6,7 @@ Two synthetic bases with the same clients, cases and three years of daily snapsh
 loaded one after the other into the DATABASE_URL database (it is emptied): the baseline with a
 tenth of the transactions (default 1M) and the scale base (default 10M). On each, the cohort
 and value tables are built as the nightly run keeps them, calls with reasons and offers are
-added to the cases, and the dashboard for the last twelve months is served in-process through
+added to the cases and the activity tables built from them, and the dashboard for the last twelve months is served in-process through
 Django's test client (middleware, session, queries, templates) ``repeat`` times after a
 warm-up, with the panel cache off (every request computes every panel, as the first request
 after a nightly run does) and then with it on. Reported: median and p95 server time and query
@@ -155,8 +155,18 @@ def _one_base(
     from django.test.utils import override_settings
 
     from benchmarks.synth import load_synthetic_base
-    from reactivation.models import CohortActivity, ValueSnapshot
-    from reactivation.services.snapshots import cohorts_refresh, value_snapshot_write
+    from reactivation.models import (
+        CaseCohortDaily,
+        CohortActivity,
+        ManagerDaily,
+        ReasonDaily,
+        ValueSnapshot,
+    )
+    from reactivation.services.snapshots import (
+        activity_refresh,
+        cohorts_refresh,
+        value_snapshot_write,
+    )
 
     _log(args, f"loading {clients:,} clients, {transactions:,} transactions, {cases:,} cases ...")
     started = time.perf_counter()
@@ -168,11 +178,12 @@ def _one_base(
         snapshots_days=SNAPSHOT_DAYS,
         progress=lambda m: _log(args, "  " + m),
     )
-    CohortActivity.objects.all().delete()
-    ValueSnapshot.objects.all().delete()
+    for model in (CohortActivity, ValueSnapshot, CaseCohortDaily, ManagerDaily, ReasonDaily):
+        model.objects.all().delete()
     _seed_activity(summary.as_of)
     cohorts_refresh(start=summary.first_day, end=summary.as_of)
     value_snapshot_write(as_of=summary.as_of - dt.timedelta(days=1))
+    activity_refresh(start=summary.first_day, end=summary.as_of)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     _log(

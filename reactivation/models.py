@@ -516,3 +516,75 @@ class ValueSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.as_of} {self.segment_id} {self.status} {self.abc_class}"
+
+
+class CaseCohortDaily(models.Model):
+    """Pre-aggregate for the funnel and the uplift: the cases opened on ``day`` per segment and
+    assigned manager, how far they got, and what they brought and cost. Recomputed nightly for
+    the cases still moving (see ``reactivation.services.snapshots.activity_refresh``)."""
+
+    day = models.DateField(_("opened on"))
+    segment = models.ForeignKey("clients.Segment", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    flagged = models.PositiveIntegerField(default=0)
+    contacted = models.PositiveIntegerField(default=0)
+    reached = models.PositiveIntegerField(default=0)
+    offered = models.PositiveIntegerField(default=0)
+    won = models.PositiveIntegerField(default=0)
+    control = models.PositiveIntegerField(default=0)
+    control_returned = models.PositiveIntegerField(default=0)
+    revenue_won_back = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    offers_cost = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    calls = models.PositiveIntegerField(default=0)
+    calls_cost = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("case cohort by day")
+        verbose_name_plural = _("case cohorts by day")
+        indexes = [models.Index(fields=["day"], name="case_cohort_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.segment_id} {self.manager_id}"
+
+
+class ManagerDaily(models.Model):
+    """Pre-aggregate for the managers panel: per day, manager and client segment, the calls made,
+    calls that reached the client, offers issued, wins credited and their revenue won back."""
+
+    day = models.DateField(_("date"))
+    segment = models.ForeignKey("clients.Segment", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    calls = models.PositiveIntegerField(default=0)
+    reached = models.PositiveIntegerField(default=0)
+    offers = models.PositiveIntegerField(default=0)
+    wins = models.PositiveIntegerField(default=0)
+    revenue_won_back = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("manager activity by day")
+        verbose_name_plural = _("manager activity by day")
+        indexes = [models.Index(fields=["day"], name="manager_daily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.manager_id} {self.segment_id}"
+
+
+class ReasonDaily(models.Model):
+    """Pre-aggregate for "why clients leave": calls per day, client segment, manager and reason."""
+
+    day = models.DateField(_("date"))
+    segment = models.ForeignKey("clients.Segment", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    reason = models.ForeignKey("calls.Reason", on_delete=models.CASCADE, related_name="+")
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("reasons by day")
+        verbose_name_plural = _("reasons by day")
+        indexes = [models.Index(fields=["day"], name="reason_daily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.reason_id} {self.calls}"

@@ -1,13 +1,12 @@
 """Reads for the owners' dashboard: one function per panel, each returning a ``Panel`` (the
 chart's data and the tables that hold its numbers, which are also its CSV export).
 
-Status mix, retention, lifetime value, cohorts and value come from the daily snapshots and the
-pre-aggregated tables (``reactivation.services.snapshots``) and are cached per (filters, last
-snapshot); the funnel, uplift, reasons and managers come from cases, calls and offers, which are
-small next to the transactions. No panel scans transactions: the only transaction rows read
-are the purchases of won-back clients in their 90 days after the win (index on client, date).
-Only owners and admins read these (every entry point checks the role), and they see every
-row, so calls and offers are read without a per-row scope. Definitions: docs/metrics.md.
+Every panel reads the tables the nightly run keeps (``reactivation.services.snapshots``): the
+daily snapshots, the cohort and value tables, and the case, manager and reason activity
+tables. None scans transactions, cases or calls per request, so the page costs the same on a
+base of a million transactions as on one of ten million, and the whole result is cached until
+the next nightly run. Only owners and admins read these (every entry point checks the role),
+and they see every row. Definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -22,27 +21,27 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, DateField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
+from django.db.models import Sum
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from calls.models import Call, Reason
-from clients.models import Segment, Transaction
+from calls.models import Reason
+from clients.models import Segment
 from reactivation import metrics
 from reactivation.dashboard_forms import DashboardFilters
 from reactivation.models import (
     BusinessSettings,
-    Case,
+    CaseCohortDaily,
     CohortActivity,
     DailySnapshot,
-    Offer,
+    ManagerDaily,
+    ReasonDaily,
     ValueSnapshot,
     WeeklyPlan,
 )
-from reactivation.policies import policy_for_segments
 from reactivation.roles import Role, is_owner
+from reactivation.services.snapshots import DASHBOARD_VERSION_KEY
 
 CACHE_SECONDS = 3600
 HISTORY_POINTS = 120  # above this many days the status history is drawn week by week
@@ -122,14 +121,6 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
         months.append(month)
         month = _next_month(month)
     return months
-
-
-def _day_bounds(filters: DashboardFilters) -> tuple[dt.datetime, dt.datetime]:
-    """The period as aware datetimes in the business timezone: [start 00:00, end + 1 00:00)."""
-    zone = timezone.get_current_timezone()
-    start = dt.datetime.combine(filters.start, dt.time.min, tzinfo=zone)
-    end = dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
-    return start, end
 
 
 def latest_snapshot_on() -> dt.date | None:
@@ -685,76 +676,42 @@ def forecast_panel(*, filters: DashboardFilters, values: list[ValueSnapshot]) ->
 # --- cases, calls and offers --------------------------------------------------------------------
 
 
-def _cases(filters: DashboardFilters, user: Any):
-    cases = Case.objects.visible_to(user).filter(
-        opened_on__gte=filters.start, opened_on__lte=filters.end
-    )
+def _cohort_totals(filters: DashboardFilters, *, by_manager: bool = True) -> dict[str, float]:
+    """Sums of the case cohort table over the cases opened in the period (one query)."""
+    rows = CaseCohortDaily.objects.filter(day__gte=filters.start, day__lte=filters.end)
     if filters.segment_id:
-        cases = cases.filter(client__segment_id=filters.segment_id)
-    return cases
-
-
-def _won_back_revenue(wins, window_days: int, group_by: str | None = None) -> dict[Any, float]:
-    """Purchases (net of returns) by the clients of the given won-back cases, from the day of the
-    win through ``window_days - 1`` days after it. Reads only those clients' transactions."""
-    rows = Transaction.objects.filter(
-        client__cases__in=wins,
-        date__gte=F("client__cases__closed_on"),
-        date__lte=ExpressionWrapper(
-            F("client__cases__closed_on") + dt.timedelta(days=window_days - 1),
-            output_field=DateField(),
-        ),
+        rows = rows.filter(segment_id=filters.segment_id)
+    if by_manager and filters.manager_id:
+        rows = rows.filter(manager_id=filters.manager_id)
+    fields = (
+        "flagged",
+        "contacted",
+        "reached",
+        "offered",
+        "won",
+        "control",
+        "control_returned",
+        "revenue_won_back",
+        "offers_cost",
+        "calls",
+        "calls_cost",
     )
-    if group_by is None:
-        return {None: float(rows.aggregate(total=Sum("amount"))["total"] or 0)}
-    return {
-        item["key"]: float(item["total"] or 0)
-        for item in rows.values(key=F(f"client__cases__{group_by}"))
-        .annotate(total=Sum("amount"))
-        .order_by()
-    }
+    totals = rows.aggregate(**{name: Sum(name) for name in fields})
+    return {name: float(totals[name] or 0) for name in fields}
 
 
-def funnel_panel(*, filters: DashboardFilters, user: Any, settings: BusinessSettings) -> Panel:
+def funnel_panel(*, filters: DashboardFilters, settings: BusinessSettings) -> Panel:
     """Cases opened in the period (the control group aside): flagged, contacted, reached, offer
     issued, won back; revenue won back against the cost of the offers and calls."""
-    cases = _cases(filters, user).filter(is_control=False)
-    if filters.manager_id:
-        cases = cases.filter(assigned_to_id=filters.manager_id)
-    counts = cases.aggregate(
-        flagged=Count("pk"),
-        contacted=Count("pk", filter=Q(Exists(Call.objects.filter(case=OuterRef("pk"))))),
-        reached=Count(
-            "pk",
-            filter=Q(
-                Exists(Call.objects.filter(case=OuterRef("pk"), outcome=Call.Outcome.REACHED))
-            ),
-        ),
-        offered=Count("pk", filter=Q(Exists(Offer.objects.filter(case=OuterRef("pk"))))),
-        won=Count("pk", filter=Q(status=Case.Status.WON_BACK)),
-    )
+    totals = _cohort_totals(filters)
+    counts = {
+        key: int(totals[key]) for key in ("flagged", "contacted", "reached", "offered", "won")
+    }
     labels = [_("Flagged"), _("Contacted"), _("Reached"), _("Offer issued"), _("Won back")]
     keys = ["flagged", "contacted", "reached", "offered", "won"]
     steps = metrics.funnel([counts[k] for k in keys])
-    wins = cases.filter(status=Case.Status.WON_BACK)
-    revenue = _won_back_revenue(wins, settings.won_back_window_days)[None]
-    offers_cost = float(
-        Offer.objects.filter(case__in=cases, status=Offer.Status.REDEEMED).aggregate(
-            total=Sum("cost")
-        )["total"]
-        or 0
-    )
-    policies = policy_for_segments()
-    calls_made, calls_cost = 0, 0.0
-    for item in (
-        Call.objects.filter(case__in=cases)
-        .values("client__segment_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        policy = policies.get(item["client__segment_id"]) or policies[None]
-        calls_made += item["n"]
-        calls_cost += item["n"] * float(policy.cost_per_call)
+    revenue, offers_cost = totals["revenue_won_back"], totals["offers_cost"]
+    calls_made, calls_cost = int(totals["calls"]), totals["calls_cost"]
     cost = offers_cost + calls_cost
     table = Table(
         _("Reactivation funnel"),
@@ -810,19 +767,12 @@ def funnel_panel(*, filters: DashboardFilters, user: Any, settings: BusinessSett
     return Panel("funnel", [table, money], chart if counts["flagged"] else None, data)
 
 
-def uplift_panel(*, filters: DashboardFilters, user: Any, funnel: Panel) -> Panel:
+def uplift_panel(*, filters: DashboardFilters, funnel: Panel) -> Panel:
     """Win-back rate of the cases to call against the natural return rate of the control group
     flagged in the same period, with its 95% interval and the incremental revenue."""
-    control = (
-        _cases(filters, user)
-        .filter(is_control=True)
-        .aggregate(
-            cases=Count("pk"),
-            returned=Count(
-                "pk", filter=Q(status=Case.Status.WON_BACK) | Q(won_transaction__isnull=False)
-            ),
-        )
-    )
+    # The control group is nobody's: with a manager chosen, it is still the whole group.
+    totals = _cohort_totals(filters, by_manager=False)
+    control = {"cases": int(totals["control"]), "returned": int(totals["control_returned"])}
     won, flagged = funnel.data["won"], funnel.data["flagged"]
     result = metrics.uplift(
         treated=flagged,
@@ -890,22 +840,17 @@ def uplift_panel(*, filters: DashboardFilters, user: Any, funnel: Panel) -> Pane
     )
 
 
-def reasons_panel(*, filters: DashboardFilters, user: Any) -> Panel:
+def reasons_panel(*, filters: DashboardFilters) -> Panel:
     """Why clients leave: reasons given in calls of the period, by month and by segment."""
-    start, end = _day_bounds(filters)
-    calls = Call.objects.filter(
-        called_at__gte=start,
-        called_at__lt=end,
-        reason__isnull=False,
-    )
+    rows = ReasonDaily.objects.filter(day__gte=filters.start, day__lte=filters.end)
     if filters.segment_id:
-        calls = calls.filter(client__segment_id=filters.segment_id)
+        rows = rows.filter(segment_id=filters.segment_id)
     if filters.manager_id:
-        calls = calls.filter(manager_id=filters.manager_id)
+        rows = rows.filter(manager_id=filters.manager_id)
     grouped = (
-        calls.annotate(month=TruncMonth("called_at"))
-        .values("month", "client__segment_id", "reason_id")
-        .annotate(n=Count("pk"))
+        rows.annotate(month=TruncMonth("day"))
+        .values("month", "segment_id", "reason_id")
+        .annotate(n=Sum("calls"))
         .order_by()
     )
     by_month: dict[tuple[dt.date, int], int] = defaultdict(int)
@@ -914,7 +859,7 @@ def reasons_panel(*, filters: DashboardFilters, user: Any) -> Panel:
     for item in grouped:
         month = item["month"].date() if isinstance(item["month"], dt.datetime) else item["month"]
         by_month[(month, item["reason_id"])] += item["n"]
-        by_segment[(item["client__segment_id"], item["reason_id"])] += item["n"]
+        by_segment[(item["segment_id"], item["reason_id"])] += item["n"]
         totals[item["reason_id"]] += item["n"]
     reasons = [r for r in Reason.objects.order_by("position", "name") if r.pk in totals]
     months = _months(filters.start, filters.end)
@@ -987,7 +932,7 @@ def reasons_panel(*, filters: DashboardFilters, user: Any) -> Panel:
     )
 
 
-def managers_panel(*, filters: DashboardFilters, user: Any, settings: BusinessSettings) -> Panel:
+def managers_panel(*, filters: DashboardFilters, settings: BusinessSettings) -> Panel:
     """Each manager's calls, reached, offers, wins and revenue won back in the period, against
     their weekly plan times the weeks in the period."""
     User = get_user_model()
@@ -996,49 +941,36 @@ def managers_panel(*, filters: DashboardFilters, user: Any, settings: BusinessSe
         people = people.filter(pk=filters.manager_id)
     people = list(people)
     ids = [person.pk for person in people]
-    start, end = _day_bounds(filters)
-    visible = Case.objects.visible_to(user)
-    calls = Call.objects.filter(manager_id__in=ids, called_at__gte=start, called_at__lt=end)
-    offers = Offer.objects.filter(
-        issued_by_id__in=ids, issued_on__gte=filters.start, issued_on__lte=filters.end
-    )
-    wins = visible.filter(
-        credited_manager_id__in=ids,
-        status=Case.Status.WON_BACK,
-        is_control=False,
-        closed_on__gte=filters.start,
-        closed_on__lte=filters.end,
+    rows = ManagerDaily.objects.filter(
+        manager_id__in=ids, day__gte=filters.start, day__lte=filters.end
     )
     if filters.segment_id:
-        calls = calls.filter(client__segment_id=filters.segment_id)
-        offers = offers.filter(client__segment_id=filters.segment_id)
-        wins = wins.filter(client__segment_id=filters.segment_id)
-    made = {
+        rows = rows.filter(segment_id=filters.segment_id)
+    done = {
         item["manager_id"]: item
-        for item in calls.values("manager_id")
-        .annotate(calls=Count("pk"), reached=Count("pk", filter=Q(outcome=Call.Outcome.REACHED)))
+        for item in rows.values("manager_id")
+        .annotate(
+            calls=Sum("calls"),
+            reached=Sum("reached"),
+            offers=Sum("offers"),
+            wins=Sum("wins"),
+            revenue=Sum("revenue_won_back"),
+        )
         .order_by()
     }
-    issued = dict(offers.values_list("issued_by_id").annotate(n=Count("pk")).order_by())
-    won = dict(wins.values_list("credited_manager_id").annotate(n=Count("pk")).order_by())
-    revenue = _won_back_revenue(wins, settings.won_back_window_days, group_by="credited_manager_id")
     plans = {plan.manager_id: plan for plan in WeeklyPlan.objects.filter(manager_id__in=ids)}
     weeks = filters.days / 7
     rows, chart_sets = [], defaultdict(list)
     for person in people:
         plan = plans.get(person.pk) or WeeklyPlan(manager=person)
-        actual = {
-            "calls": made.get(person.pk, {}).get("calls", 0),
-            "reached": made.get(person.pk, {}).get("reached", 0),
-            "offers": issued.get(person.pk, 0),
-            "wins": won.get(person.pk, 0),
-        }
+        mine = done.get(person.pk, {})
+        actual = {key: mine.get(key) or 0 for key in ("calls", "reached", "offers", "wins")}
         row = [person.get_full_name() or person.username]
         for key in ("calls", "reached", "offers", "wins"):
             target = getattr(plan, key) * weeks
             row += [actual[key], round(target, 1), metrics.share(actual[key], target)]
             chart_sets[key].append(_pct(metrics.share(actual[key], target)))
-        row.append(revenue.get(person.pk, 0.0))
+        row.append(float(mine.get("revenue") or 0))
         rows.append(row)
     columns = [Column(_("Manager"), "text")]
     names = {"calls": _("Calls"), "reached": _("Reached"), "offers": _("Offers"), "wins": _("Wins")}
@@ -1075,7 +1007,6 @@ def _pct(value: float | None) -> float | None:
 # --- the page -----------------------------------------------------------------------------------
 
 SNAPSHOT_PANELS = ("status", "retention", "ltv", "cohorts", "abc", "forecast")
-LIVE_PANELS = ("funnel", "uplift", "reasons", "managers")
 PANELS = (
     "status",
     "retention",
@@ -1090,74 +1021,55 @@ PANELS = (
 )
 
 
-def _snapshot_panels(filters: DashboardFilters, settings: BusinessSettings) -> dict[str, Panel]:
+def _all_panels(filters: DashboardFilters, settings: BusinessSettings) -> dict[str, Panel]:
     days = _snapshot_window(filters)
     values = _latest_values(filters)
-    return {
+    funnel = funnel_panel(filters=filters, settings=settings)
+    panels = {
         "status": status_panel(filters=filters, days=days),
         "retention": retention_panel(filters=filters, days=days),
+        "funnel": funnel,
+        "uplift": uplift_panel(filters=filters, funnel=funnel),
+        "reasons": reasons_panel(filters=filters),
+        "managers": managers_panel(filters=filters, settings=settings),
         "ltv": ltv_panel(filters=filters, days=days, values=values, settings=settings),
         "cohorts": cohort_panel(filters=filters),
         "abc": abc_panel(filters=filters, values=values),
         "forecast": forecast_panel(filters=filters, values=values),
     }
-
-
-def _snapshot_panels_cached(
-    filters: DashboardFilters, settings: BusinessSettings, *, use_cache: bool = True
-) -> dict[str, Panel]:
-    """The snapshot panels, cached per (language, filters, last snapshot, settings): they only
-    change when the nightly run writes or an admin changes the settings."""
-    key = (
-        "dashboard:v1:"
-        + hashlib.sha1(
-            f"{get_language()}:{filters.cache_key()}:{latest_snapshot_on()}:{settings.updated_at}".encode(),
-            usedforsecurity=False,
-        ).hexdigest()
-    )
-    panels = cache.get(key) if use_cache else None
-    if panels is None:
-        panels = _snapshot_panels(filters, settings)
-        if use_cache:
-            cache.set(key, panels, CACHE_SECONDS)
     if filters.manager_id:
         note = _("Not split by manager: this panel shows the whole base (or the chosen segment).")
-        for panel in panels.values():
-            panel.notes.append(note)
+        for name in SNAPSHOT_PANELS:
+            panels[name].notes.append(note)
     return panels
 
 
 def dashboard_get(
     *, filters: DashboardFilters, user: Any, use_cache: bool = True
 ) -> dict[str, Panel]:
-    """Every panel of the dashboard for ``filters``."""
+    """Every panel of the dashboard for ``filters``, owners and admins only.
+
+    Every panel reads the nightly tables, so the result is cached per (language, filters, the
+    version those tables' writers bump, latest snapshot, settings change).
+    """
     _require_owner(user)
     settings = BusinessSettings.load()
-    snapshot = _snapshot_panels_cached(filters, settings, use_cache=use_cache)
-    funnel = funnel_panel(filters=filters, user=user, settings=settings)
-    panels = {
-        **snapshot,
-        "funnel": funnel,
-        "uplift": uplift_panel(filters=filters, user=user, funnel=funnel),
-        "reasons": reasons_panel(filters=filters, user=user),
-        "managers": managers_panel(filters=filters, user=user, settings=settings),
-    }
-    return {name: panels[name] for name in PANELS}
+    key = (
+        "dashboard:v2:"
+        + hashlib.sha1(
+            f"{get_language()}:{filters.cache_key()}:{cache.get(DASHBOARD_VERSION_KEY, 0)}:"
+            f"{latest_snapshot_on()}:{settings.updated_at}".encode(),
+            usedforsecurity=False,
+        ).hexdigest()
+    )
+    panels = cache.get(key) if use_cache else None
+    if panels is None:
+        panels = _all_panels(filters, settings)
+        if use_cache:
+            cache.set(key, panels, CACHE_SECONDS)
+    return panels
 
 
 def panel_get(*, name: str, filters: DashboardFilters, user: Any) -> Panel:
-    """One panel, computing only what it needs (for its numbers and its CSV export)."""
-    _require_owner(user)
-    settings = BusinessSettings.load()
-    if name in SNAPSHOT_PANELS:
-        return _snapshot_panels_cached(filters, settings)[name]
-    if name in ("funnel", "uplift"):
-        funnel = funnel_panel(filters=filters, user=user, settings=settings)
-        return (
-            funnel if name == "funnel" else uplift_panel(filters=filters, user=user, funnel=funnel)
-        )
-    if name == "reasons":
-        return reasons_panel(filters=filters, user=user)
-    if name == "managers":
-        return managers_panel(filters=filters, user=user, settings=settings)
-    raise KeyError(name)
+    """One panel (for its numbers and its CSV export)."""
+    return dashboard_get(filters=filters, user=user)[name]

@@ -21,17 +21,58 @@ from decimal import Decimal
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Sum,
+)
+from django.db.models.functions import TruncDate, TruncMonth
 
+from calls.models import Call
 from clients.models import Client, Segment, Status, Transaction
 from reactivation import metrics, rules
-from reactivation.models import BusinessSettings, Case, CohortActivity, DailySnapshot, ValueSnapshot
+from reactivation.models import (
+    BusinessSettings,
+    Case,
+    CaseCohortDaily,
+    CohortActivity,
+    DailySnapshot,
+    ManagerDaily,
+    Offer,
+    ReasonDaily,
+    ValueSnapshot,
+)
 
 EXPECTED_PURCHASES_HORIZON_DAYS = 90
 DEFAULT_YEARLY_CHURN = 0.30  # used by the value table until a year of snapshots exists
 FETCH_CHUNK = 200_000
 EPOCH = dt.date(1970, 1, 1)
+# Cases, calls and offers can still change this long after the day they belong to (a case lives
+# 60 days by default, then its revenue won back accrues for 90): the nightly run recomputes
+# the activity tables for this many days back.
+ACTIVITY_REFRESH_DAYS = 180
+DASHBOARD_VERSION_KEY = "dashboard:version"
+
+
+def dashboard_changed() -> None:
+    """Mark the dashboards' cached results stale: called by every write of the tables they
+    read, now and again once the transaction commits (a request in between must not cache
+    what it read before the commit under the new version)."""
+    import time
+
+    from django.core.cache import cache
+
+    def bump() -> None:
+        cache.set(DASHBOARD_VERSION_KEY, time.time_ns(), None)
+
+    bump()
+    transaction.on_commit(bump)
+
 
 ERR_BACKFILL_RANGE = "The backfill start must not be after its end."
 
@@ -104,6 +145,8 @@ def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
 
     cohorts_refresh(start=month_start(as_of), end=as_of)
     value_snapshot_write(as_of=as_of)
+    activity_refresh(start=as_of - dt.timedelta(days=ACTIVITY_REFRESH_DAYS), end=as_of)
+    dashboard_changed()
     return written
 
 
@@ -510,6 +553,8 @@ def snapshots_backfill(*, start: dt.date, end: dt.date) -> int:
     DailySnapshot.objects.bulk_create(rows, batch_size=5000)
     cohorts_refresh(start=start, end=end)
     value_snapshot_write(as_of=end)
+    activity_refresh(start=start, end=end)
+    dashboard_changed()
     return len(rows)
 
 
@@ -517,3 +562,193 @@ def _daily(items: Iterable[dict], date_field: str, segment_field: str) -> dict[t
     return {
         (_as_date(item[date_field]), item[segment_field]): item["n"] for item in items.order_by()
     }
+
+
+# --- cases, calls and offers --------------------------------------------------------------------
+
+
+def _won_back_revenue(wins, window_days: int, keys: dict[str, str]) -> dict[tuple, Decimal]:
+    """Net purchases of the clients of the given won-back cases, from the day of each win
+    through ``window_days - 1`` days after it, grouped by the case fields in ``keys`` (output
+    name -> field). Reads only those clients' transactions (index on client and date)."""
+    rows = Transaction.objects.filter(
+        client__cases__in=wins,
+        date__gte=F("client__cases__closed_on"),
+        date__lte=ExpressionWrapper(
+            F("client__cases__closed_on") + dt.timedelta(days=window_days - 1),
+            output_field=DateField(),
+        ),
+    )
+    grouped = rows.values(**{name: F(f"client__cases__{field}") for name, field in keys.items()})
+    return {
+        tuple(_as_date(item[name]) for name in keys): item["total"] or Decimal(0)
+        for item in grouped.annotate(total=Sum("amount")).order_by()
+    }
+
+
+def _call_costs() -> dict[int | None, Decimal]:
+    from reactivation.policies import policy_for_segments
+
+    policies = policy_for_segments()
+    return {segment_id: policy.cost_per_call for segment_id, policy in policies.items()}
+
+
+@transaction.atomic
+def activity_refresh(*, start: dt.date, end: dt.date) -> dict[str, int]:
+    """Recompute the activity tables for the days of ``[start, end]``:
+
+    1. ``CaseCohortDaily``: cases opened on each day, per segment and assigned manager: flagged,
+       contacted, reached, offered, won back, control cases and those who came back, revenue
+       won back, cost of redeemed offers and of calls;
+    2. ``ManagerDaily``: per day of the activity, manager and segment: calls, reached calls,
+       offers issued, wins credited and their revenue won back;
+    3. ``ReasonDaily``: calls that recorded a reason, per day, segment, manager and reason.
+
+    Each is a few GROUP BY queries over the cases, calls and offers of those days. Returns the
+    rows written per table.
+    """
+    settings = BusinessSettings.load()
+    window = settings.won_back_window_days
+    costs = _call_costs()
+    zone_start = dt.datetime.combine(start, dt.time.min, tzinfo=_zone())
+    zone_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=_zone())
+
+    # 1. Case cohorts.
+    cases = Case.objects.filter(opened_on__gte=start, opened_on__lte=end)
+    treated = Q(is_control=False)
+    has_call = Q(Exists(Call.objects.filter(case=OuterRef("pk"))))
+    has_reach = Q(Exists(Call.objects.filter(case=OuterRef("pk"), outcome=Call.Outcome.REACHED)))
+    has_offer = Q(Exists(Offer.objects.filter(case=OuterRef("pk"))))
+    won = Q(status=Case.Status.WON_BACK)
+    cohort: dict[tuple, dict[str, object]] = defaultdict(dict)
+    for item in (
+        cases.values("opened_on", "client__segment_id", "assigned_to_id")
+        .annotate(
+            flagged=Count("pk", filter=treated),
+            contacted=Count("pk", filter=treated & has_call),
+            reached=Count("pk", filter=treated & has_reach),
+            offered=Count("pk", filter=treated & has_offer),
+            won=Count("pk", filter=treated & won),
+            control=Count("pk", filter=~treated),
+            control_returned=Count(
+                "pk", filter=~treated & (won | Q(won_transaction__isnull=False))
+            ),
+        )
+        .order_by()
+    ):
+        key = (item.pop("opened_on"), item.pop("client__segment_id"), item.pop("assigned_to_id"))
+        cohort[key].update(item)
+    keys = {"day": "opened_on", "segment": "client__segment_id", "manager": "assigned_to_id"}
+    wins = cases.filter(treated & won)
+    for key, total in _won_back_revenue(wins, window, keys).items():
+        cohort[key]["revenue_won_back"] = total
+    for item in (
+        Offer.objects.filter(case__in=cases.filter(treated), status=Offer.Status.REDEEMED)
+        .values("case__opened_on", "case__client__segment_id", "case__assigned_to_id")
+        .annotate(total=Sum("cost"))
+        .order_by()
+    ):
+        key = (
+            item["case__opened_on"],
+            item["case__client__segment_id"],
+            item["case__assigned_to_id"],
+        )
+        cohort[key]["offers_cost"] = item["total"] or Decimal(0)
+    for item in (
+        Call.objects.filter(case__in=cases.filter(treated))
+        .values("case__opened_on", "case__client__segment_id", "case__assigned_to_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        segment_id = item["case__client__segment_id"]
+        key = (item["case__opened_on"], segment_id, item["case__assigned_to_id"])
+        cohort[key]["calls"] = item["n"]
+        cohort[key]["calls_cost"] = item["n"] * costs.get(segment_id, costs[None])
+
+    # 2. Managers' days.
+    managers: dict[tuple, dict[str, object]] = defaultdict(dict)
+    for item in (
+        Call.objects.filter(
+            called_at__gte=zone_start, called_at__lt=zone_end, manager__isnull=False
+        )
+        .annotate(day=TruncDate("called_at"))
+        .values("day", "client__segment_id", "manager_id")
+        .annotate(calls=Count("pk"), reached=Count("pk", filter=Q(outcome=Call.Outcome.REACHED)))
+        .order_by()
+    ):
+        key = (_as_date(item["day"]), item["client__segment_id"], item["manager_id"])
+        managers[key].update(calls=item["calls"], reached=item["reached"])
+    for item in (
+        Offer.objects.filter(issued_on__gte=start, issued_on__lte=end, issued_by__isnull=False)
+        .values("issued_on", "client__segment_id", "issued_by_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        managers[(item["issued_on"], item["client__segment_id"], item["issued_by_id"])][
+            "offers"
+        ] = item["n"]
+    credited = Case.objects.filter(
+        status=Case.Status.WON_BACK,
+        is_control=False,
+        credited_manager__isnull=False,
+        closed_on__gte=start,
+        closed_on__lte=end,
+    )
+    for item in (
+        credited.values("closed_on", "client__segment_id", "credited_manager_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        managers[(item["closed_on"], item["client__segment_id"], item["credited_manager_id"])][
+            "wins"
+        ] = item["n"]
+    keys = {"day": "closed_on", "segment": "client__segment_id", "manager": "credited_manager_id"}
+    for key, total in _won_back_revenue(credited, window, keys).items():
+        managers[key]["revenue_won_back"] = total
+
+    # 3. Reasons.
+    reasons = [
+        ReasonDaily(
+            day=_as_date(item["day"]),
+            segment_id=item["client__segment_id"],
+            manager_id=item["manager_id"],
+            reason_id=item["reason_id"],
+            calls=item["n"],
+        )
+        for item in (
+            Call.objects.filter(
+                called_at__gte=zone_start, called_at__lt=zone_end, reason__isnull=False
+            )
+            .annotate(day=TruncDate("called_at"))
+            .values("day", "client__segment_id", "manager_id", "reason_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+    ]
+
+    CaseCohortDaily.objects.filter(day__gte=start, day__lte=end).delete()
+    CaseCohortDaily.objects.bulk_create(
+        [
+            CaseCohortDaily(day=day, segment_id=segment_id, manager_id=manager_id, **values)
+            for (day, segment_id, manager_id), values in cohort.items()
+        ],
+        batch_size=2000,
+    )
+    ManagerDaily.objects.filter(day__gte=start, day__lte=end).delete()
+    ManagerDaily.objects.bulk_create(
+        [
+            ManagerDaily(day=day, segment_id=segment_id, manager_id=manager_id, **values)
+            for (day, segment_id, manager_id), values in managers.items()
+        ],
+        batch_size=2000,
+    )
+    ReasonDaily.objects.filter(day__gte=start, day__lte=end).delete()
+    ReasonDaily.objects.bulk_create(reasons, batch_size=2000)
+    dashboard_changed()
+    return {"cohorts": len(cohort), "managers": len(managers), "reasons": len(reasons)}
+
+
+def _zone() -> dt.tzinfo:
+    from django.utils import timezone
+
+    return timezone.get_current_timezone()

@@ -33,6 +33,7 @@ from reactivation.models import (
     ValueSnapshot,
     WeeklyPlan,
 )
+from reactivation.services.snapshots import activity_refresh
 from tests.factories import (
     CaseFactory,
     ClientFactory,
@@ -177,7 +178,13 @@ def build(*, manager, colleague) -> dict:
             control.status = Case.Status.WON_BACK
             control.save()
 
+    refresh()
     return {"coffee": coffee, "office": office, "cases": cases, "price": price, "quality": quality}
+
+
+def refresh() -> None:
+    """What the nightly run does for the activity tables, over the whole test year."""
+    activity_refresh(start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31))
 
 
 def build_others(data: dict, *, manager, colleague) -> None:
@@ -193,3 +200,4 @@ def build_others(data: dict, *, manager, colleague) -> None:
     CaseFactory(
         client=ClientFactory(segment=coffee), opened_on=dt.date(2026, 5, 20), assigned_to=manager
     )
+    refresh()

@@ -7,6 +7,7 @@ import csv
 import io
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from reactivation.dashboard_forms import ERR_END_BEFORE_START
@@ -14,6 +15,13 @@ from tests.reactivation import dashboard_data
 from tests.reactivation.dashboard_data import PERIOD
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test builds its own business; none may read another's cached dashboard."""
+    cache.clear()
+
 
 URL = reverse("dashboard")
 
@@ -95,6 +103,7 @@ def test_without_a_control_group_the_page_says_it_cannot_separate_natural_return
     from reactivation.models import Case
 
     Case.objects.filter(is_control=True).delete()
+    dashboard_data.refresh()
     response = login(owner).get(URL, PERIOD)
 
     assert response.context["panels"]["uplift"].data["uplift"].uplift is None
@@ -307,3 +316,12 @@ def test_numbers_of_a_chart_load_as_a_fragment_or_a_page(business, owner, login)
 
 def test_managers_cannot_read_the_numbers_either(alice, login):
     assert login(alice).get(reverse("dashboard_numbers", args=["funnel"])).status_code == 403
+
+
+def test_the_dashboard_shows_what_the_next_nightly_run_wrote(business, owner, alice, login):
+    client = login(owner)
+    assert client.get(URL, PERIOD).context["panels"]["funnel"].data["flagged"] == 10
+
+    dashboard_data.build_others(business, manager=alice, colleague=alice)
+
+    assert client.get(URL, PERIOD).context["panels"]["funnel"].data["flagged"] == 12

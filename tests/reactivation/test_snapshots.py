@@ -158,3 +158,32 @@ def test_value_snapshot_sums_expected_purchases_for_a_fitted_segment(base):
     assert sum(row.modelled_clients for row in rows) == 4
     assert sum(row.expected_purchases_90d for row in rows) > 0
     assert sum(row.clients for row in rows) == 5
+
+
+def test_nightly_write_keeps_the_activity_tables(base, alice):
+    from django.utils import timezone
+
+    from calls.models import Call, Reason
+    from reactivation.models import CaseCohortDaily, ManagerDaily, ReasonDaily
+
+    reason = Reason.objects.create(code="t-moved", name="Moved")
+    case = CaseFactory(
+        client=base["gone"], opened_on=AS_OF - dt.timedelta(days=10), assigned_to=alice
+    )
+    Call.objects.create(
+        case=case,
+        client=case.client,
+        manager=alice,
+        outcome=Call.Outcome.REACHED,
+        reason=reason,
+        called_at=timezone.make_aware(dt.datetime(2026, 6, 22, 10, 0)),
+    )
+
+    snapshot_write(as_of=AS_OF)
+
+    cohort = CaseCohortDaily.objects.get(day=case.opened_on)
+    assert (cohort.flagged, cohort.contacted, cohort.reached, cohort.calls) == (1, 1, 1, 1)
+    assert cohort.calls_cost == Decimal("50.00")
+    day = ManagerDaily.objects.get(manager=alice)
+    assert (day.day, day.calls, day.reached) == (dt.date(2026, 6, 22), 1, 1)
+    assert ReasonDaily.objects.get(reason=reason).calls == 1
