@@ -80,6 +80,8 @@ class AuditEntry:
     user: Any
     reason: str = ""
     changes: list[Change] = field(default_factory=list)
+    # A change whose earlier state was never recorded (the row was written in bulk).
+    before_unknown: bool = False
 
 
 @dataclass
@@ -150,6 +152,8 @@ def _display(value: Any, model_field: Any, users: dict[int, str]) -> str:
         return users.get(value, f"#{value}")
     if model_field is not None and model_field.is_relation:
         return f"#{value}"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
     if isinstance(value, dt.datetime):
         value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     elif isinstance(value, (list, dict)):
@@ -162,17 +166,17 @@ def _tracked_fields(record: Any) -> list[Any]:
     return [
         f
         for f in record.instance_type._meta.fields
-        if f.attname in record.__dict__ and f.name not in ("created_at", "updated_at")
+        if f.attname in record.__dict__ and f.name not in ("id", "created_at", "updated_at")
     ]
 
 
-def _label(kind: str, record: Any) -> str:
+def _label(kind: str, record: Any, clients: dict[int, str]) -> str:
     for name in LABEL_FIELDS:
         value = getattr(record, name, None)
         if value:
             return str(value)
     if kind == "case":
-        return str(_("client #%(id)s") % {"id": record.client_id})
+        return clients.get(record.client_id) or str(_("client #%(id)s") % {"id": record.client_id})
     if kind == "offer":
         return str(record.code)
     if kind == "weekly_plan":
@@ -212,6 +216,12 @@ def _history_entries(
             if f.is_relation and f.related_model is User and getattr(record, f.attname):
                 user_ids.add(getattr(record, f.attname))
     users = {u.pk: u.get_full_name() or u.username for u in User.objects.filter(pk__in=user_ids)}
+    client_ids = {r.client_id for r in records if kind == "case"}
+    clients = (
+        dict(Client.objects.filter(pk__in=client_ids).values_list("pk", "name"))
+        if client_ids
+        else {}
+    )
     entries = {}
     for record in records:
         prev = before.get(record.previous_id)
@@ -232,13 +242,14 @@ def _history_entries(
             kind=kind,
             kind_label=str(model._meta.verbose_name).capitalize(),
             object_id=record.id,
-            label=_label(kind, record),
+            label=_label(kind, record, clients),
             action=record.history_type,
             action_label=str(ACTIONS.get(record.history_type, record.history_type)),
             at=record.history_date,
             user=record.history_user,
             reason=record.history_change_reason or "",
             changes=changes,
+            before_unknown=record.history_type == "~" and prev is None,
         )
     return entries
 
