@@ -1,0 +1,205 @@
+"""Import benchmark: a semicolon / decimal-comma / Windows-1251 transactions file into PostgreSQL.
+
+Figures, each beside its baseline measured in the same run:
+
+1. ``import_seconds``: ``transactions_import`` of N rows into empty tables, statuses current at
+   the end, against a raw ``COPY`` of the same file into a bare table of text columns;
+2. ``peak_rss_mb``: the importing process's peak memory for N and for 2N rows (each in a fresh
+   process), whose ratio shows whether memory grows with the file;
+3. ``orm_loop_seconds``: the usual way (per-row ``get_or_create`` of client and transaction) on
+   a 10,000-row sample, extrapolated to N, against the product's import of N.
+
+    .venv/bin/python benchmarks/run.py import [--transactions N] [--clients C] [--repeat R]
+
+It TRUNCATEs the client and transaction tables of the database in DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = 10_000
+HEADER = "Код клиента;Дата продажи;Сумма;Маржа;Комментарий\r\n"
+
+
+def make_file(path: Path, rows: int, clients: int, seed: int = 1) -> None:
+    """Rows as a Russian accounting export writes them: ``K0000123;05.08.2024;4 443,99;...``."""
+    rnd = random.Random(seed)
+    start = dt.date(2023, 1, 1)
+    with open(path, "w", encoding="cp1251", newline="") as handle:
+        handle.write(HEADER)
+        lines = []
+        for _ in range(rows):
+            amount = rnd.randrange(100, 500_000) / 100
+            if rnd.random() < 0.02:
+                amount = -amount  # a return
+            day = start + dt.timedelta(days=rnd.randrange(1000))
+            text = f"{amount:,.2f}".replace(",", " ").replace(".", ",")
+            margin = f"{amount * 0.3:.2f}".replace(".", ",")
+            lines.append(f"K{rnd.randrange(clients):07d};{day:%d.%m.%Y};{text};{margin};заказ\r\n")
+            if len(lines) >= 50_000:
+                handle.writelines(lines)
+                lines.clear()
+        handle.writelines(lines)
+
+
+def _reset() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE clients_transaction, clients_client RESTART IDENTITY CASCADE")
+        cursor.execute("VACUUM ANALYZE clients_transaction")
+        cursor.execute("VACUUM ANALYZE clients_client")
+
+
+def raw_copy(path: Path) -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_raw_copy")
+        cursor.execute("CREATE TABLE bench_raw_copy (a text, b text, c text, d text, e text)")
+        started = time.perf_counter()
+        sql = "COPY bench_raw_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true, ENCODING 'WIN1251')"
+        with cursor.copy(sql) as copy, open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_raw_copy")
+    return elapsed
+
+
+def product_import(path: Path) -> tuple[float, dict]:
+    from clients.services import transactions_import
+
+    _reset()
+    started = time.perf_counter()
+    result = transactions_import(path=path)
+    elapsed = time.perf_counter() - started
+    assert result.ok, result.report.errors[:5]
+    return elapsed, result.counts
+
+
+def orm_loop(path: Path) -> float:
+    """The usual way: one get_or_create per client and per transaction, then the stats."""
+    from django.db import transaction
+
+    from clients.importing.values import parse_date, parse_decimal
+    from clients.models import Client, Transaction
+    from clients.stats import refresh_clients
+
+    _reset()
+    started = time.perf_counter()
+    with transaction.atomic(), open(path, encoding="cp1251") as handle:
+        next(handle)
+        seen: set[int] = set()
+        for number, line in enumerate(handle):
+            if number >= SAMPLE:
+                break
+            client_id, day, amount, margin, _note = line.rstrip("\r\n").split(";")
+            client, _ = Client.objects.get_or_create(external_id=client_id, defaults={"name": ""})
+            date, value = parse_date(day), parse_decimal(amount)
+            Transaction.objects.get_or_create(
+                identity=f"k:{client_id}|{date}|{value:.2f}|1",
+                defaults={
+                    "client": client,
+                    "date": date,
+                    "amount": value,
+                    "margin": parse_decimal(margin),
+                },
+            )
+            seen.add(client.pk)
+        refresh_clients(client_ids=seen, as_of=dt.date.today())
+    return time.perf_counter() - started
+
+
+def peak_memory(path: Path) -> float:
+    """Peak RSS (MB) of a fresh process importing ``path``."""
+    code = (
+        f"import os, resource, sys, django; sys.path.insert(0, {str(ROOT)!r});"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'reactivation.settings'); django.setup();"
+        f"from benchmarks.import_bench import product_import; product_import(__import__('pathlib').Path({str(path)!r}));"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=os.environ
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _ratio(value: float, baseline: float) -> float:
+    return round(value / baseline, 2) if baseline else float("inf")
+
+
+def main(args) -> Iterable[dict]:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("The import benchmark needs PostgreSQL: set DATABASE_URL.")
+    rows = args.transactions or 1_000_000
+    clients = args.clients or max(1, rows // 20)
+    repeat = args.repeat or 1
+    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    with tempfile.TemporaryDirectory() as tmp:
+        path, double = Path(tmp) / "sales.csv", Path(tmp) / "sales2.csv"
+        log(f"writing {rows:,} rows ...")
+        make_file(path, rows, clients)
+        copies, imports, counts = [], [], {}
+        for run in range(repeat):
+            copies.append(raw_copy(path))
+            log(f"raw COPY {copies[-1]:.2f}s")
+            seconds, counts = product_import(path)
+            imports.append(seconds)
+            log(f"import {seconds:.2f}s {counts} (run {run + 1})")
+        copy_s, import_s = statistics.median(copies), statistics.median(imports)
+        yield {
+            "figure": "import_seconds",
+            "rows": rows,
+            "clients": clients,
+            "value": round(import_s, 2),
+            "baseline": "raw COPY of the same file into a bare text table",
+            "baseline_value": round(copy_s, 2),
+            "ratio": _ratio(import_s, copy_s),
+            "limit": 8.0,
+            "rows_per_second": round(rows / import_s),
+            "counts": counts,
+            "runs": repeat,
+        }
+        orm_s = orm_loop(path) * rows / SAMPLE
+        log(f"ORM loop extrapolated {orm_s:.1f}s")
+        yield {
+            "figure": "orm_loop_seconds",
+            "rows": rows,
+            "value": round(import_s, 2),
+            "baseline": f"per-row get_or_create on a {SAMPLE:,}-row sample, extrapolated",
+            "baseline_value": round(orm_s, 1),
+            "ratio": _ratio(import_s, orm_s),
+        }
+        log("peak memory, N and 2N rows ...")
+        small = peak_memory(path)
+        make_file(double, rows * 2, clients * 2, seed=2)
+        large = peak_memory(double)
+        yield {
+            "figure": "peak_rss_mb",
+            "rows": rows * 2,
+            "value": round(large, 1),
+            "baseline": f"peak RSS importing {rows:,} rows",
+            "baseline_value": round(small, 1),
+            "ratio": _ratio(large, small),
+            "limit": 1.15,
+        }
+        _reset()
+
+
+if __name__ == "__main__":  # pragma: no cover - run through benchmarks/run.py
+    print(json.dumps({"error": "run: .venv/bin/python benchmarks/run.py import"}))
