@@ -2,19 +2,22 @@
 
     .venv/bin/python benchmarks/run.py pages [--clients N] [--transactions M] [--repeat R]
 
-Two synthetic bases are loaded one after the other into the DATABASE_URL database (it is
-emptied): the baseline (10k clients, 100k transactions, 500 open cases) and the scale base
-(default 1M clients, 10M transactions, 50k open cases). On each, one manager's pages are served
-in-process through Django's test client (the whole server side: middleware, session, queries,
-templates) ``repeat`` times after a warm-up; the case page walks through different cases of
-that manager's week. For each page it reports the median and p95 server time and the number
-of SQL queries on both bases, the ratio of the p95s, and whether the query count stayed the
+Two synthetic bases live side by side: the baseline (10k clients, 100k transactions, 500 open
+cases) in ``<DATABASE_URL name>_base`` (created and migrated when missing) and the scale base
+(default 1M clients, 10M transactions, 50k open cases) in the DATABASE_URL database. Both are
+emptied and loaded (``PAGES_BENCH_REUSE=1`` keeps bases that already have the right number of
+clients). One manager's pages are then served in-process through Django's test client (the
+whole server side: middleware, session, queries, templates), alternating between the two bases
+request by request, so that both see the same machine load; the case page walks through
+different cases of that manager's week. For each page: the median and p95 server time and the
+SQL query count on both bases, the ratio of the p95s, and whether the query count stayed the
 same whatever the rows shown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import statistics
 import sys
 import time
@@ -53,42 +56,61 @@ def _seed_activity(as_of: dt.date) -> None:
         cursor.execute("ANALYZE calls_call")
 
 
-def _measure(client: Any, urls: list[str], repeat: int) -> dict[str, Any]:
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
+def _use_database(name: str) -> None:
+    from django.db import connection
 
-    for url in urls[: min(len(urls), 5)]:  # warm-up: templates, plans, caches
-        assert client.get(url, secure=True).status_code == 200, url
-    times: list[float] = []
-    queries: list[int] = []
-    for n in range(repeat):
-        url = urls[n % len(urls)]
-        started = time.perf_counter()
-        response = client.get(url, secure=True)
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, url
-        reset_queries()
-    for url in urls[: min(len(urls), 10)]:
-        with CaptureQueriesContext(connection) as captured:
-            client.get(url, secure=True)
-        queries.append(len(captured.captured_queries))
-    return {
-        "median_ms": round(statistics.median(times), 2),
-        "p95_ms": round(_p95(times), 2),
-        "queries": queries,
-        "requests": repeat,
-    }
+    connection.close()
+    connection.settings_dict["NAME"] = name
 
 
-def _pages(repeat: int, as_of: dt.date) -> dict[str, dict[str, Any]]:
+def _ensure_database(name: str) -> None:
+    """Create (and migrate) the database ``name`` on the same server if it is missing."""
+    import psycopg
+    from django.core.management import call_command
+    from django.db import connection
+    from psycopg import sql
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname="postgres",
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        autocommit=True,
+    ) as admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    _use_database(name)
+    call_command("migrate", verbosity=0)
+
+
+def _prepare(size: dict[str, int], as_of: dt.date, log: Any) -> dict[str, Any]:
+    """Load the base (unless reusable) and log a manager in; returns what the timing needs."""
     from django.contrib.auth import get_user_model
     from django.db.models import Count
     from django.test import Client
 
+    from benchmarks.synth import load_synthetic_base
+    from clients.models import Client as Customer
     from reactivation.models import Case
     from reactivation.selectors.queue import queue_list
 
-    User = get_user_model()
+    reuse = (
+        os.environ.get("PAGES_BENCH_REUSE") == "1" and Customer.objects.count() == size["clients"]
+    )
+    if not reuse:
+        log(f"loading {size}")
+        # The loader opens about half of ``cases`` (lost clients) and closes the rest in the past.
+        summary = load_synthetic_base(
+            clients=size["clients"],
+            transactions=size["transactions"],
+            cases=2 * size["open_cases"],
+            seed=1,
+            as_of=as_of,
+        )
+        _seed_activity(as_of)
+        log(f"loaded in {summary.seconds}s")
     row = (
         Case.objects.filter(status="open", assigned_to__isnull=False)
         .values("assigned_to")
@@ -96,26 +118,43 @@ def _pages(repeat: int, as_of: dt.date) -> dict[str, dict[str, Any]]:
         .order_by("-n")
         .first()
     )
-    manager = User.objects.get(pk=row["assigned_to"])
+    manager = get_user_model().objects.get(pk=row["assigned_to"])
     client = Client()
     client.force_login(manager, backend="django.contrib.auth.backends.ModelBackend")
     week = queue_list(user=manager, filters=None, today=as_of).queryset
     case_ids = list(week.values_list("pk", flat=True)[:50])
     return {
-        "queue": {"open_cases_of_manager": row["n"], **_measure(client, ["/queue/"], repeat)},
-        "queue_filtered": _measure(
-            client, ["/queue/?status=", "/queue/?offer=none", "/queue/?page=2"], repeat
-        ),
-        "pool": _measure(client, ["/queue/pool/"], repeat),
-        "case": _measure(client, [f"/cases/{pk}/" for pk in case_ids], repeat),
+        "client": client,
+        "open_cases_of_manager": row["n"],
+        "urls": {
+            "queue": ["/queue/"],
+            "queue_filtered": ["/queue/?status=", "/queue/?offer=none", "/queue/?page=2"],
+            "pool": ["/queue/pool/"],
+            "case": [f"/cases/{pk}/" for pk in case_ids],
+        },
     }
+
+
+def _query_counts(client: Any, urls: list[str]) -> list[int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for url in urls[:10]:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url, secure=True).status_code == 200, url
+        counts.append(len(captured.captured_queries))
+    return counts
 
 
 def main(args: Any) -> Iterable[dict]:
     from django.conf import settings
+    from django.db import connection, reset_queries
     from django.utils import timezone
 
-    from benchmarks.synth import load_synthetic_base
+    def log(message: str) -> None:
+        if not args.json:
+            print(f"[pages] {message}", file=sys.stderr, flush=True)
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     repeat = args.repeat or 100
@@ -126,36 +165,57 @@ def main(args: Any) -> Iterable[dict]:
     if args.transactions:
         scale["transactions"] = args.transactions
     as_of = timezone.localdate()
-    measured: dict[str, dict[str, Any]] = {}
-    sizes = {"baseline": BASELINE, "scale": scale}
-    for label, size in sizes.items():
-        if not args.json:
-            print(f"[pages] loading the {label} base: {size}", file=sys.stderr, flush=True)
-        # The loader opens about half of ``cases`` (lost clients) and closes the rest in the past.
-        summary = load_synthetic_base(
-            clients=size["clients"],
-            transactions=size["transactions"],
-            cases=2 * size["open_cases"],
-            seed=1,
-            as_of=as_of,
-        )
-        _seed_activity(as_of)
-        if not args.json:
-            print(f"[pages] loaded in {summary.seconds}s; measuring", file=sys.stderr, flush=True)
-        measured[label] = {"size": size, "pages": _pages(repeat, as_of)}
-    for page in measured["baseline"]["pages"]:
-        base = measured["baseline"]["pages"][page]
-        big = measured["scale"]["pages"][page]
-        yield {
-            "page": page,
-            "baseline": {**measured["baseline"]["size"], **base},
-            "scale": {**measured["scale"]["size"], **big},
-            "p95_ratio": round(big["p95_ms"] / base["p95_ms"], 2) if base["p95_ms"] else None,
-            "median_ratio": round(big["median_ms"] / base["median_ms"], 2)
-            if base["median_ms"]
-            else None,
-            # The same URLs (the n-th case of the week for the case page) run as many queries
-            # on both bases.
-            "queries_constant": base["queries"] == big["queries"],
-            "target": "p95 ratio <= 1.5, scale p95 < 50 ms, constant queries",
+    main_name = connection.settings_dict["NAME"]
+    bases = {"baseline": (f"{main_name}_base", BASELINE), "scale": (main_name, scale)}
+    prepared: dict[str, dict[str, Any]] = {}
+    for label, (name, size) in bases.items():
+        _ensure_database(name)
+        prepared[label] = _prepare(size, as_of, lambda m, label=label: log(f"{label}: {m}"))
+    pages = list(prepared["baseline"]["urls"])
+    times: dict[str, dict[str, list[float]]] = {
+        label: {page: [] for page in pages} for label in bases
+    }
+    log(f"measuring {repeat} rounds, alternating between the bases")
+    for round_number in range(-3, repeat):  # three warm-up rounds
+        for label, (name, _size) in bases.items():
+            _use_database(name)
+            connection.ensure_connection()
+            client = prepared[label]["client"]
+            for page in pages:
+                urls = prepared[label]["urls"][page]
+                url = urls[round_number % len(urls)]
+                started = time.perf_counter()
+                response = client.get(url, secure=True)
+                elapsed = (time.perf_counter() - started) * 1000
+                assert response.status_code == 200, url
+                if round_number >= 0:
+                    times[label][page].append(elapsed)
+            reset_queries()
+    counts = {}
+    for label, (name, _size) in bases.items():
+        _use_database(name)
+        counts[label] = {
+            page: _query_counts(prepared[label]["client"], prepared[label]["urls"][page])
+            for page in pages
         }
+    _use_database(main_name)
+    for page in pages:
+        result: dict[str, Any] = {"page": page}
+        for label, (_name, size) in bases.items():
+            values = times[label][page]
+            result[label] = {
+                **size,
+                "open_cases_of_manager": prepared[label]["open_cases_of_manager"],
+                "median_ms": round(statistics.median(values), 2),
+                "p95_ms": round(_p95(values), 2),
+                "queries": counts[label][page],
+                "requests": len(values),
+            }
+        base, big = result["baseline"], result["scale"]
+        result["p95_ratio"] = round(big["p95_ms"] / base["p95_ms"], 2)
+        result["median_ratio"] = round(big["median_ms"] / base["median_ms"], 2)
+        # The same URLs (the n-th case of the week for the case page) run as many queries on
+        # both bases.
+        result["queries_constant"] = base["queries"] == big["queries"]
+        result["target"] = "p95 ratio <= 1.5, scale p95 < 50 ms, constant queries"
+        yield result

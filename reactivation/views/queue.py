@@ -50,7 +50,6 @@ def queue(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "reactivation/queue.html#results", context)
     context["plan"] = selectors.plan_counters(user=request.user, today=today, start=start)
-    context["next_case_id"] = selectors.next_case_id(user=request.user, today=today, start=start)
     return render(request, "reactivation/queue.html", context)
 
 
