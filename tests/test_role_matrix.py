@@ -21,6 +21,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from calls.models import Reason, Script, ScriptVersion
+from clients.models import ImportJob
 from reactivation.models import Case, OfferTemplate, Policy
 from tests.factories import CaseFactory, ClientFactory, SegmentFactory, TransactionFactory
 
@@ -79,6 +80,25 @@ MATRIX: dict[str, Entry] = {
     "client_list": Entry("/clients/", get=_roles(manager=200, owner=200, admin=200), htmx=True),
     "client_detail": Entry(
         "/clients/{client}/", get=_roles(manager=200, colleague=404, owner=200, admin=200)
+    ),
+    # Import and export
+    "import_start": Entry(
+        "/import/", get=ADMIN_ONLY, post=_roles(manager=403, owner=403, admin=400)
+    ),
+    "import_job": Entry(
+        "/import/{job}/", get=ADMIN_ONLY, post=_roles(manager=403, owner=403, admin=405), htmx=True
+    ),
+    "import_preview": Entry("/import/{job}/preview/", get=POST_ONLY, post=ADMIN_ONLY_ACTION),
+    "import_run": Entry("/import/{job}/run/", get=POST_ONLY, post=ADMIN_ONLY_ACTION),
+    "client_export": Entry(
+        "/clients/export/",
+        get=_roles(manager=200, owner=200, admin=200),
+        post=_roles(manager=405, owner=405, admin=405),
+    ),
+    "queue_export": Entry(
+        "/queue/export/",
+        get=_roles(manager=200, owner=200, admin=200),
+        post=_roles(manager=405, owner=405, admin=405),
     ),
     # The manager's week and cases
     "queue": Entry("/queue/", get=_roles(manager=200, owner=200, admin=200), htmx=True),
@@ -235,6 +255,10 @@ def world(alice, bob, owner, admin_user):
         name="Matrix offer", kind="percent", value=Decimal("10")
     )
     reason = Reason.objects.get_or_create(code="matrix", defaults={"name": "Matrix"})[0]
+    # An import that has finished: preview and run answer with a redirect, nothing is queued.
+    job = ImportJob.objects.create(
+        kind="clients", state="done", options={"stage": "import"}, created_by=admin_user
+    )
     return {
         "users": {
             "anonymous": None,
@@ -253,6 +277,7 @@ def world(alice, bob, owner, admin_user):
             "reason": reason.pk,
             "manager": alice.pk,
             "transaction": transaction_row.pk,
+            "job": job.pk,
         },
         "case": case,
     }
@@ -304,3 +329,16 @@ def test_a_case_is_not_claimed_by_a_colleague(client, world, bob):
     client.post(f"/cases/{world['ids']['case']}/claim/")
     case = Case.objects.get(pk=world["ids"]["case"])
     assert case.assigned_to == world["users"]["manager"]
+
+
+def test_exports_hold_only_what_the_user_may_see(client, world, bob):
+    """A colleague's export leaves out alice's client and case; alice's own has them."""
+    client.force_login(bob, backend="django.contrib.auth.backends.ModelBackend")
+    external_id = world["case"].client.external_id
+    assert external_id not in b"".join(client.get("/clients/export/").streaming_content).decode()
+    assert external_id not in b"".join(client.get("/queue/export/").streaming_content).decode()
+    client.force_login(
+        world["users"]["manager"], backend="django.contrib.auth.backends.ModelBackend"
+    )
+    assert external_id in b"".join(client.get("/clients/export/").streaming_content).decode()
+    assert external_id in b"".join(client.get("/queue/export/").streaming_content).decode()
