@@ -38,10 +38,14 @@ DELIMITER_CHOICES = [
 
 class ImportUploadForm(forms.Form):
     kind = forms.ChoiceField(
-        label=_("What the file holds"), choices=ImportJob.Kind.choices, initial=ImportJob.Kind.TRANSACTIONS,
+        label=_("What the file holds"),
+        choices=ImportJob.Kind.choices,
+        initial=ImportJob.Kind.TRANSACTIONS,
         widget=forms.RadioSelect,
     )
-    file = forms.FileField(label=_("File"), help_text=_("CSV (any separator, UTF-8 or Windows-1251) or XLSX."))
+    file = forms.FileField(
+        label=_("File"), help_text=_("CSV (any separator, UTF-8 or Windows-1251) or XLSX.")
+    )
     encoding = forms.ChoiceField(label=_("Encoding"), choices=ENCODING_CHOICES, required=False)
     delimiter = forms.ChoiceField(label=_("Separator"), choices=DELIMITER_CHOICES, required=False)
 
@@ -66,10 +70,14 @@ class ImportOptionsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.headers = headers
-        choices = [("", _("— not imported —"))] + [(f, FIELD_LABELS[f]) for f in fields.KINDS[kind].fields]
+        choices = [("", _("— not imported —"))] + [
+            (f, FIELD_LABELS[f]) for f in fields.KINDS[kind].fields
+        ]
         for index, header in enumerate(headers):
             self.fields[f"column_{index}"] = forms.ChoiceField(
-                label=header or _("Column %(number)s") % {"number": index + 1}, choices=choices, required=False
+                label=header or _("Column %(number)s") % {"number": index + 1},
+                choices=choices,
+                required=False,
             )
 
     def column_fields(self) -> list[forms.BoundField]:

@@ -29,7 +29,11 @@ MSG_IMPORT_QUEUED = _("The import has started.")
 MSG_NOT_READY = _("Only a checked file without errors can be imported.")
 
 # Staging column -> the field whose label heads it in the preview.
-SAMPLE_FIELDS = {"external_id": fields.TRANSACTION_ID, "segment_id": fields.SEGMENT, "manager_id": fields.MANAGER}
+SAMPLE_FIELDS = {
+    "external_id": fields.TRANSACTION_ID,
+    "segment_id": fields.SEGMENT,
+    "manager_id": fields.MANAGER,
+}
 
 
 @admin_required
@@ -71,13 +75,15 @@ def _delimiter_label(delimiter: str) -> str:
 def _sample_table(job: ImportJob) -> tuple[list[str], list[list[Any]]]:
     """The preview's first rows as they will be stored, only the columns the file fills."""
     mapping = job.options.get("used_mapping") or {}
-    columns = [
-        c for c in COLUMNS[job.kind][1:] if SAMPLE_FIELDS.get(c, c) in mapping
-    ]
+    columns = [c for c in COLUMNS[job.kind][1:] if SAMPLE_FIELDS.get(c, c) in mapping]
     sample = job.options.get("sample") or []
     segments = dict(Segment.objects.values_list("pk", "name")) if "segment_id" in columns else {}
     users = (
-        dict(get_user_model().objects.filter(pk__in={r.get("manager_id") for r in sample}).values_list("pk", "username"))
+        dict(
+            get_user_model()
+            .objects.filter(pk__in={r.get("manager_id") for r in sample})
+            .values_list("pk", "username")
+        )
         if "manager_id" in columns
         else {}
     )
@@ -103,7 +109,9 @@ def _job_context(job: ImportJob, options_form: ImportOptionsForm | None = None) 
         mapping = job.options.get("used_mapping") or {}
         by_index = {index: field for field, index in mapping.items()}
         initial = {f"column_{i}": by_index.get(i, "") for i in range(len(headers))}
-        initial.update(encoding=job.options.get("encoding") or "", delimiter=job.options.get("delimiter") or "")
+        initial.update(
+            encoding=job.options.get("encoding") or "", delimiter=job.options.get("delimiter") or ""
+        )
         options_form = ImportOptionsForm(kind=job.kind, headers=headers, initial=initial)
     sample_header, sample_rows = _sample_table(job)
     file_error = job.options.get("file_error")
@@ -124,7 +132,9 @@ def _job_context(job: ImportJob, options_form: ImportOptionsForm | None = None) 
         "file_error": reason(file_error["code"], file_error.get("params")) if file_error else "",
         "errors": [{**e, "text": describe(e)} for e in job.errors],
         "more_errors": max(0, sum(by_reason.values()) - len(job.errors)),
-        "by_reason": sorted(((reason_title(c), n) for c, n in by_reason.items()), key=lambda x: -x[1]),
+        "by_reason": sorted(
+            ((reason_title(c), n) for c, n in by_reason.items()), key=lambda x: -x[1]
+        ),
         "is_transactions": job.kind == fields.TRANSACTIONS,
     }
 
@@ -144,7 +154,10 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
 def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
     """Check the file again with another encoding, separator or column mapping."""
     job = _job(job_id)
-    if job.state in (ImportJob.State.QUEUED, ImportJob.State.RUNNING) or job.options.get("stage") == "import":
+    if (
+        job.state in (ImportJob.State.QUEUED, ImportJob.State.RUNNING)
+        or job.options.get("stage") == "import"
+    ):
         messages.error(request, MSG_NOT_READY)
         return redirect("import_job", job_id=job.pk)
     form = ImportOptionsForm(request.POST, kind=job.kind, headers=job.options.get("headers") or [])
@@ -156,7 +169,10 @@ def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
         delimiter=form.cleaned_data["delimiter"] or None,
         mapping=form.cleaned_data["mapping"],
     )
-    if (options["encoding"], options["delimiter"]) != (job.options.get("encoding"), job.options.get("delimiter")):
+    if (options["encoding"], options["delimiter"]) != (
+        job.options.get("encoding"),
+        job.options.get("delimiter"),
+    ):
         options["mapping"] = None  # other columns: map them afresh
     job.options = options
     job.save(update_fields=["options"])
@@ -187,7 +203,9 @@ def _export_response(request: HttpRequest, name: str, header: list[str], rows: A
     if request.GET.get("format") == "xlsx":
         made = exporting.write_xlsx(header, rows, sheet=name)
         return FileResponse(made.handle, as_attachment=True, filename=f"{name}-{stamp}.xlsx")
-    response = StreamingHttpResponse(exporting.csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        exporting.csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response
 
@@ -209,4 +227,6 @@ def client_export(request: HttpRequest) -> HttpResponse:
 def queue_export(request: HttpRequest) -> HttpResponse:
     """The open cases the user may see, A class first, then by priority."""
     queryset = Case.objects.visible_to(request.user).open().order_by("abc_class", "-priority", "id")
-    return _export_response(request, "queue", exporting.QUEUE_HEADER, exporting.queue_rows(queryset))
+    return _export_response(
+        request, "queue", exporting.QUEUE_HEADER, exporting.queue_rows(queryset)
+    )

@@ -33,7 +33,12 @@ def test_a_utf8_character_cut_at_the_end_of_the_sample_is_still_utf8():
 
 @pytest.mark.parametrize("delimiter", [";", ",", "\t", "|"])
 def test_separator_is_detected(delimiter):
-    text = delimiter.join(["client", "date", "amount"]) + "\n" + delimiter.join(["C1", "2026-01-01", "10"]) + "\n"
+    text = (
+        delimiter.join(["client", "date", "amount"])
+        + "\n"
+        + delimiter.join(["C1", "2026-01-01", "10"])
+        + "\n"
+    )
     assert detect_delimiter(text) == delimiter
 
 
@@ -148,14 +153,18 @@ def test_spreadsheet_datetimes_are_dates():
     assert parse_date(dt.datetime(2026, 2, 3, 10, 0)) == dt.date(2026, 2, 3)
 
 
-@pytest.mark.parametrize("text", ["31.02.2026", "2026-02-30", "2026-13-01", "00.01.2026", "01.01.1066"])
+@pytest.mark.parametrize(
+    "text", ["31.02.2026", "2026-02-30", "2026-13-01", "00.01.2026", "01.01.1066"]
+)
 def test_impossible_dates_are_refused(text):
     with pytest.raises(CellError) as caught:
         parse_date(text)
     assert caught.value.code == errors.IMPOSSIBLE_DATE
 
 
-@pytest.mark.parametrize("text", ["yesterday", "03/02/2026", "2026-02-03 later", "20260203", "03.02.26"])
+@pytest.mark.parametrize(
+    "text", ["yesterday", "03/02/2026", "2026-02-03 later", "20260203", "03.02.26"]
+)
 def test_non_dates_are_refused(text):
     with pytest.raises(CellError) as caught:
         parse_date(text)
@@ -166,7 +175,16 @@ def test_non_dates_are_refused(text):
 
 
 def test_russian_headers_are_matched():
-    headers = ["Код клиента", "Дата продажи", "Сумма", "Маржа", "Промокод", "Номер чека", "Телефон", "Комментарий"]
+    headers = [
+        "Код клиента",
+        "Дата продажи",
+        "Сумма",
+        "Маржа",
+        "Промокод",
+        "Номер чека",
+        "Телефон",
+        "Комментарий",
+    ]
     assert fields.guess_mapping(fields.TRANSACTIONS, headers) == {
         fields.CLIENT: 0,
         fields.DATE: 1,
@@ -190,7 +208,10 @@ def test_english_headers_with_punctuation_and_case_are_matched():
 
 
 def test_a_bare_id_is_the_client_in_a_clients_file_and_the_transaction_in_a_transactions_file():
-    assert fields.guess_mapping(fields.CLIENTS, ["ID", "Наименование"]) == {fields.CLIENT: 0, fields.NAME: 1}
+    assert fields.guess_mapping(fields.CLIENTS, ["ID", "Наименование"]) == {
+        fields.CLIENT: 0,
+        fields.NAME: 1,
+    }
     assert fields.guess_mapping(fields.TRANSACTIONS, ["ID", "Контрагент"]) == {
         fields.TRANSACTION_ID: 0,
         fields.CLIENT: 1,
@@ -198,4 +219,7 @@ def test_a_bare_id_is_the_client_in_a_clients_file_and_the_transaction_in_a_tran
 
 
 def test_missing_required_columns_are_named():
-    assert fields.missing_required(fields.TRANSACTIONS, {fields.CLIENT: 0}) == [fields.DATE, fields.AMOUNT]
+    assert fields.missing_required(fields.TRANSACTIONS, {fields.CLIENT: 0}) == [
+        fields.DATE,
+        fields.AMOUNT,
+    ]
