@@ -202,23 +202,28 @@ def _ids_params(ids: list[int]) -> dict:
     return {f"id{i}": value for i, value in enumerate(ids)}
 
 
-def refresh_clients(*, client_ids: Iterable[int] | None, as_of: dt.date) -> int:
+def refresh_clients(
+    *, client_ids: Iterable[int] | None, as_of: dt.date, until: dt.date | None = None
+) -> int:
     """Aggregates, cycle, status and ``due_on`` for the given clients (None: all), as of
-    ``as_of``, counting all their transactions. Returns the number of rows changed."""
+    ``as_of``, counting all their transactions (or those up to ``until``, for a replay of the
+    past). Returns the number of rows changed."""
     _ensure_default_policy()
     d = _dialect()
     columns = STAT_COLUMNS
     changed = 0
+    params = {"as_of": as_of, "until": until}
     with connection.cursor() as cursor:
         if client_ids is None:
-            source = _aggregate_source(d, ids_filter="", until=False)
-            cursor.execute(_update_sql(_status_select(source, d), d, columns), {"as_of": as_of})
+            source = _aggregate_source(d, ids_filter="", until=until is not None)
+            cursor.execute(_update_sql(_status_select(source, d), d, columns), params)
             return _rowcount(cursor)
         for chunk in _chunks(client_ids, CHUNK):
-            source = _aggregate_source(d, ids_filter=_ids_clause(d, len(chunk)), until=False)
+            source = _aggregate_source(
+                d, ids_filter=_ids_clause(d, len(chunk)), until=until is not None
+            )
             cursor.execute(
-                _update_sql(_status_select(source, d), d, columns),
-                {"as_of": as_of, **_ids_params(chunk)},
+                _update_sql(_status_select(source, d), d, columns), {**params, **_ids_params(chunk)}
             )
             changed += _rowcount(cursor)
     return changed

@@ -9,6 +9,7 @@ from django.views.decorators.vary import vary_on_headers
 from clients import selectors
 from clients.paginator import paginate
 from reactivation.roles import member_required
+from reactivation.selectors.model import client_estimate
 
 
 @member_required
@@ -31,5 +32,6 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
         "client": client,
         "transactions": transactions,
         "days_since": client.days_since_last_purchase(timezone.localdate()),
+        "estimate": client_estimate(client, timezone.localdate()),
     }
     return render(request, "clients/client_detail.html", context)

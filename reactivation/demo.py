@@ -18,12 +18,13 @@ from django.db import transaction
 
 from calls.seed import demo_activity, seed_catalogue
 from clients.models import Client, Segment, Transaction
-from clients.stats import refresh_clients
 from reactivation.models import Policy
 from reactivation.roles import Role
+from reactivation.services.pipeline import pipeline_replay
 
 DEMO_PASSWORD = "reactivation-demo"
 HISTORY_DAYS = 3 * 365
+REPLAY_DAYS = 56  # nights of the engine replayed at the end of the history (eight weeks)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,11 @@ def demo_create(*, clients: int = 3000, seed: int = 1, today: dt.date) -> DemoRe
             )
         )
     Transaction.objects.bulk_create(transactions, batch_size=5000)
-    refresh_clients(client_ids=None, as_of=today)
+    # The engine as if it had run every night for eight weeks: classes, fitted models, open
+    # cases, exclusions. Coffee clients buy small but often, so the business calls every class
+    # of them and holds a tenth of the newly lost out as a control group.
+    Policy.objects.filter(segment__code="coffee").update(control_share=0.1, excluded_classes="")
+    pipeline_replay(end=today, days=REPLAY_DAYS)
     result.clients = len(new_clients)
     result.transactions = len(transactions)
     demo_activity(today=today, seed=seed)  # calls and offers on the cases opened above

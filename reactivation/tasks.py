@@ -9,13 +9,10 @@ errors are retried a few times with backoff.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
-
-logger = logging.getLogger(__name__)
 
 # Under the broker's visibility timeout, so Redis never hands a running task to a second worker.
 TIME_LIMIT = min(settings.CELERY_TASK_TIME_LIMIT, settings.CELERY_BROKER_VISIBILITY_TIMEOUT - 600)
@@ -91,30 +88,6 @@ def weekly_if_due(as_of: dt.date) -> None:
 
 @shared_task(name="reactivation.weekly", ignore_result=True, **RETRY)
 def weekly_task(as_of: str) -> dict:
-    """ABC classes, the segments' model refits (where enabled), then the week's assignment.
-    Each part is idempotent; the ledger row of the date records that the week was done."""
-    from reactivation.models import PipelineRun
-    from reactivation.services.abc import abc_recompute
-    from reactivation.services.gate import measure_yearly_churn
-    from reactivation.services.modelfit import models_refit
+    from reactivation.services.pipeline import weekly_run
 
-    day = _date(as_of)
-    run = PipelineRun.objects.filter(as_of=day).first()
-    if run is not None and run.counts.get("weekly_done"):
-        return {}
-    counts = {"abc": abc_recompute(as_of=day)}
-    counts["refits"] = [fit.segment for fit in models_refit(until=day) if fit.ok]
-    try:
-        from reactivation.services.cases import cases_assign_week
-    except ImportError:
-        logger.warning("No weekly assignment service: cases of %s stay in the pool", day)
-    else:
-        counts["assigned"] = cases_assign_week(as_of=day).total
-    if run is not None:
-        run.counts = {
-            **run.counts,
-            "weekly_done": True,
-            "yearly_churn": measure_yearly_churn(as_of=day),
-        }
-        run.save(update_fields=["counts"])
-    return counts
+    return weekly_run(as_of=_date(as_of))

@@ -52,17 +52,22 @@ SUMMARY_SQL = """
 SELECT MIN(t.date), MAX(t.date), COUNT(DISTINCT t.date)
 FROM clients_transaction t
 JOIN clients_client c ON c.id = t.client_id
-WHERE c.segment_id {segment} AND t.amount > 0 AND t.date <= %s
+WHERE {segment} AND t.amount > 0 AND t.date <= %s
 GROUP BY t.client_id
 """
 
 
 def segment_summaries(
-    *, segment: Segment | None, until: dt.date
+    *, segment: Segment | None, until: dt.date, every_client: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, t_x, T) in days for every client of the segment with a purchase by ``until``."""
-    condition = "= %s" if segment is not None else "IS NULL"
-    params = [segment.pk, until] if segment is not None else [until]
+    """(x, t_x, T) in days for every client of the segment (None: the clients without one;
+    ``every_client``: the whole base, as one segment) with a purchase by ``until``."""
+    if every_client:
+        condition, params = "1 = 1", [until]
+    elif segment is None:
+        condition, params = "c.segment_id IS NULL", [until]
+    else:
+        condition, params = "c.segment_id = %s", [segment.pk, until]
     with connection.cursor() as cursor:
         cursor.execute(SUMMARY_SQL.format(segment=condition), params)  # noqa: S608 - constants only
         rows = cursor.fetchall()

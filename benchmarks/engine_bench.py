@@ -1,0 +1,321 @@
+"""The engine at the scale of a real base: full rebuild, nightly run, model fit.
+
+    DATABASE_URL=postgres://.../crm_bench .venv/bin/python benchmarks/run.py engine \\
+        [--clients 1000000] [--transactions 10000000] [--repeat 3]
+
+Loads a synthetic base (``benchmarks.synth``, by COPY) unless the database already holds one of
+exactly that size, then measures, each beside its baseline from the same run (medians):
+
+1. ``rebuild_stats`` of every client, with every row really rewritten, against a bare aggregate
+   scan (GROUP BY client with count(DISTINCT day) over the same transactions, the faster of the
+   planner's plan and a forced sequential scan). Target: at most 3x.
+2. A nightly run (the pipeline itself, in-process) on a day when about 1% of clients change
+   status, against a bare set-based UPDATE of those same due rows. Target: at most 10x; and the
+   ratio measured at twice the base (``ENGINE_BENCH_SCALE_UP=1``, same number of changing
+   clients) within 20% of it. Both run in a transaction that is rolled back, so every
+   repetition sees the same rows. The retention snapshot (the dashboards' step) is timed apart.
+3. Fitting the model on the whole base as one segment (query + fit) against one aggregate
+   scan. Target: under 10x.
+4. The per-client ORM loop on a 10k sample, extrapolated to the base: what a typical
+   implementation would cost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+
+from django.db import connection, transaction
+
+DEFAULT_CLIENTS = 1_000_000
+DEFAULT_TRANSACTIONS = 10_000_000
+CHANGING_SHARE = 0.01
+ORM_SAMPLE = 10_000
+
+SCAN_SQL = """
+SELECT count(*), sum(days) FROM (
+    SELECT client_id, count(DISTINCT date) AS days, min(date), max(date)
+    FROM clients_transaction WHERE amount > 0 GROUP BY client_id
+) a
+"""
+
+
+class Rollback(Exception):
+    pass
+
+
+def _say(args, message: str) -> None:
+    if not getattr(args, "json", False):
+        print(f"[engine {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def _median(times: list[float]) -> float:
+    return round(statistics.median(times), 4)
+
+
+def _rolled_back(action: Callable[[], object]) -> float:
+    """Time ``action`` inside a transaction that is then rolled back."""
+    elapsed = 0.0
+    try:
+        with transaction.atomic():
+            elapsed = _timed(action)
+            raise Rollback
+    except Rollback:
+        pass
+    return elapsed
+
+
+def _execute(sql: str, params=None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.description:
+            cursor.fetchall()
+
+
+def _scan_seconds() -> dict:
+    """The bare aggregate scan: the planner's choice and a forced sequential scan."""
+    with transaction.atomic():
+        _execute("SET LOCAL work_mem = '256MB'")
+        planner = _timed(lambda: _execute(SCAN_SQL))
+        _execute("SET LOCAL enable_indexscan = off")
+        _execute("SET LOCAL enable_indexonlyscan = off")
+        _execute("SET LOCAL enable_bitmapscan = off")
+        sequential = _timed(lambda: _execute(SCAN_SQL))
+    return {"planner": planner, "sequential": sequential, "best": min(planner, sequential)}
+
+
+def _counts() -> tuple[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM clients_client), (SELECT count(*) FROM clients_transaction)"
+        )
+        return cursor.fetchone()
+
+
+def _ensure_base(args, clients: int, transactions: int) -> dict:
+    from benchmarks.synth import load_synthetic_base, summary_dict
+
+    if _counts() == (clients, transactions) and not os.environ.get("ENGINE_BENCH_RELOAD"):
+        _say(args, f"reusing the base of {clients:,} clients and {transactions:,} transactions")
+        return {"reused": True}
+    _say(args, f"loading {clients:,} clients and {transactions:,} transactions by COPY")
+    summary = load_synthetic_base(
+        clients=clients,
+        transactions=transactions,
+        seed=1,
+        cases=clients // 50,
+        progress=lambda message: _say(args, message),
+    )
+    _execute("VACUUM ANALYZE clients_client")
+    _execute("VACUUM ANALYZE clients_transaction")
+    return summary_dict(summary)
+
+
+def _as_of() -> dt.date:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(date) FROM clients_transaction")
+        return cursor.fetchone()[0]
+
+
+def bench_rebuild(args, repeat: int, as_of: dt.date, clients: int) -> dict:
+    from clients.stats import rebuild_stats
+
+    scans, rebuilds, changed = [], [], 0
+    for _ in range(repeat):
+        scans.append(_scan_seconds())
+        # Make every row stale (not timed), so the rebuild really rewrites all of them.
+        _execute(
+            "UPDATE clients_client SET purchase_days = 0, cycle_days = NULL, status = 'none', due_on = NULL"
+        )
+        _execute("VACUUM clients_client")
+        _execute("CHECKPOINT")
+        started = time.perf_counter()
+        changed = rebuild_stats(as_of=as_of)
+        rebuilds.append(time.perf_counter() - started)
+        _execute("VACUUM ANALYZE clients_client")
+    scan = _median([s["best"] for s in scans])
+    rebuild = _median(rebuilds)
+    return {
+        "measure": "rebuild_stats",
+        "clients": clients,
+        "rows_rewritten": changed,
+        "seconds": rebuild,
+        "baseline": "aggregate scan (faster of planner / sequential)",
+        "baseline_seconds": scan,
+        "baseline_planner_seconds": _median([s["planner"] for s in scans]),
+        "baseline_sequential_seconds": _median([s["sequential"] for s in scans]),
+        "ratio": round(rebuild / scan, 2),
+        "target_ratio_max": 3.0,
+    }
+
+
+def _nightly_day(as_of: dt.date, clients: int) -> tuple[dt.date, int]:
+    """The first day after ``as_of`` on which about 1% of the base falls due."""
+    target = clients * CHANGING_SHARE
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT due_on, count(*) FROM clients_client WHERE due_on > %s GROUP BY due_on ORDER BY due_on LIMIT 60",
+            [as_of],
+        )
+        best = min(cursor.fetchall(), key=lambda row: abs(row[1] - target))
+    return best
+
+
+def bench_nightly(args, repeat: int, as_of: dt.date, clients: int) -> dict:
+    from reactivation.models import PipelineRun
+    from reactivation.services import pipeline
+    from reactivation.services.gate import measure_yearly_churn
+
+    day, due_that_day = _nightly_day(as_of, clients)
+    # The nights before it ran already (committed): the run of ``day`` finds only its own due
+    # rows and the churn measured within the week, as every night does.
+    _execute("DELETE FROM reactivation_pipelinerun")
+    previous = day - dt.timedelta(days=1)
+    _say(args, f"running the nights up to {previous} (not timed)")
+    for offset in range((previous - as_of).days):
+        pipeline.nightly_run(as_of=as_of + dt.timedelta(days=offset + 1), snapshot=False)
+    PipelineRun.objects.update_or_create(
+        as_of=previous,
+        defaults={
+            "state": "done",
+            "counts": {"yearly_churn": measure_yearly_churn(as_of=previous)},
+        },
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM clients_client WHERE due_on <= %s", [day])
+        due = cursor.fetchone()[0]
+    _execute("VACUUM ANALYZE clients_client")
+    bare, runs, snapshots, counts = [], [], [], {}
+
+    def bare_update():
+        _execute(
+            "UPDATE clients_client SET status = 'lost', due_on = NULL WHERE due_on <= %s", [day]
+        )
+
+    def run():
+        nonlocal counts
+        counts = pipeline.nightly_run(as_of=day, snapshot=False).counts
+
+    def snapshot():
+        from reactivation.services.snapshots import snapshot_write
+
+        snapshot_write(as_of=day)
+
+    for _ in range(repeat):
+        bare.append(_rolled_back(bare_update))
+        runs.append(_rolled_back(run))
+        snapshots.append(_rolled_back(snapshot))
+    run_seconds, bare_seconds = _median(runs), _median(bare)
+    return {
+        "measure": "nightly_run",
+        "clients": clients,
+        "as_of": day.isoformat(),
+        "due_clients": due,
+        "counts": {k: v for k, v in counts.items() if k != "yearly_churn"},
+        "seconds": run_seconds,
+        "baseline": "bare UPDATE of the same due rows",
+        "baseline_seconds": bare_seconds,
+        "ratio": round(run_seconds / bare_seconds, 2),
+        "target_ratio_max": 10.0,
+        "snapshot_write_seconds": _median(snapshots),
+        "note": f"{due_that_day} clients fall due on that day",
+    }
+
+
+def bench_fit(args, repeat: int, as_of: dt.date, clients: int) -> dict:
+    from reactivation import bgnbd
+    from reactivation.services.modelfit import segment_summaries
+
+    scans, fits, fitted = [], [], None
+    for _ in range(repeat):
+        scans.append(_scan_seconds()["best"])
+        started = time.perf_counter()
+        x, t_x, T = segment_summaries(segment=None, until=as_of, every_client=True)
+        fitted = bgnbd.fit(x, t_x, T)
+        fits.append(time.perf_counter() - started)
+    fit, scan = _median(fits), _median(scans)
+    return {
+        "measure": "fit_model",
+        "clients": fitted.customers if fitted else 0,
+        "params": fitted.params.__dict__ if fitted else None,
+        "seconds": fit,
+        "baseline": "aggregate scan",
+        "baseline_seconds": scan,
+        "ratio": round(fit / scan, 2),
+        "target_ratio_max": 10.0,
+    }
+
+
+def bench_orm(args, as_of: dt.date, clients: int, rebuild_seconds: float | None) -> dict:
+    from clients.models import Client
+    from clients.stats import refresh_clients_orm
+
+    ids = list(Client.objects.order_by("pk").values_list("pk", flat=True)[:ORM_SAMPLE])
+    elapsed = 0.0
+    try:
+        with transaction.atomic():
+            # Stale rows (not timed), so the loop writes every one, as the rebuild does.
+            _execute(
+                "UPDATE clients_client SET status = 'none', due_on = NULL WHERE id <= %s", [ids[-1]]
+            )
+            elapsed = _timed(lambda: refresh_clients_orm(client_ids=ids, as_of=as_of))
+            raise Rollback
+    except Rollback:
+        pass
+    extrapolated = elapsed * clients / len(ids)
+    return {
+        "measure": "per_client_orm_loop",
+        "sample": len(ids),
+        "sample_seconds": round(elapsed, 2),
+        "extrapolated_seconds": round(extrapolated, 1),
+        "rebuild_stats_seconds": rebuild_seconds,
+        "ratio_to_rebuild": round(extrapolated / rebuild_seconds, 1) if rebuild_seconds else None,
+    }
+
+
+def main(args) -> Iterable[dict]:
+    if connection.vendor != "postgresql":
+        raise SystemExit("The engine benchmark needs PostgreSQL: set DATABASE_URL.")
+    clients = args.clients or DEFAULT_CLIENTS
+    transactions = args.transactions or DEFAULT_TRANSACTIONS
+    repeat = args.repeat or 3
+    started = time.perf_counter()
+    load = _ensure_base(args, clients, transactions)
+    yield {
+        "measure": "synthetic_base",
+        "clients": clients,
+        "transactions": transactions,
+        **load,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    as_of = _as_of()
+    _say(args, "rebuild_stats against the aggregate scan")
+    rebuild = bench_rebuild(args, repeat, as_of, clients)
+    yield rebuild
+    _say(args, "model fit on the whole base")
+    yield bench_fit(args, max(1, repeat - 1), as_of, clients)
+    _say(args, "per-client ORM loop on a sample")
+    yield bench_orm(args, as_of, clients, rebuild["seconds"])
+    _say(args, "nightly run against the bare UPDATE")
+    nightly = bench_nightly(args, repeat, as_of, clients)
+    yield nightly
+    if os.environ.get("ENGINE_BENCH_SCALE_UP"):
+        big = clients * 2
+        _ensure_base(args, big, transactions * 2)
+        # Same number of changing clients: pick the day closest to the 1M run's due count.
+        global CHANGING_SHARE
+        CHANGING_SHARE = nightly["due_clients"] / big
+        scaled = bench_nightly(args, repeat, _as_of(), big)
+        scaled["ratio_vs_base"] = round(scaled["ratio"] / nightly["ratio"], 2)
+        scaled["target_ratio_vs_base_max"] = 1.2
+        yield scaled

@@ -1,0 +1,142 @@
+"""Fitting the model per segment, the fit_model command's contract, and P(alive) on the card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from clients.models import Segment, Transaction
+from clients.stats import refresh_clients
+from reactivation import bgnbd
+from reactivation.selectors.model import NO_MODEL_NOTE, client_estimate, estimates
+from tests.factories import ClientFactory, SegmentFactory, TransactionFactory
+
+UNTIL = dt.date(2026, 11, 23)
+
+
+def simulated_segment(code: str, customers: int = 300) -> Segment:
+    """Clients whose purchase days follow an MBG/NBD process (alpha in days)."""
+    segment = SegmentFactory(code=code)
+    truth = bgnbd.Params(r=0.6, alpha=25.0, a=0.8, b=3.0)
+    x, t_x, _T = bgnbd.simulate(truth, customers=customers, T=365, seed=5)
+    rng = np.random.default_rng(5)
+    rows = []
+    for count, recency in zip(x.astype(int), t_x, strict=True):
+        client = ClientFactory(segment=segment)
+        first = UNTIL - dt.timedelta(days=365)
+        offsets = {0, int(recency)} | set(
+            rng.integers(1, max(int(recency), 1), size=max(count - 1, 0)).tolist()
+        )
+        for offset in sorted(offsets)[: count + 1]:
+            rows.append(
+                Transaction(
+                    client=client,
+                    identity=f"sim:{client.pk}:{offset}",
+                    date=first + dt.timedelta(days=offset),
+                    amount=1000,
+                )
+            )
+    Transaction.objects.bulk_create(rows)
+    refresh_clients(client_ids=None, as_of=UNTIL)
+    return segment
+
+
+@pytest.mark.django_db
+def test_fit_model_prints_the_json_contract_and_applies_only_when_asked(capsys):
+    segment = simulated_segment("coffee")
+
+    call_command("fit_model", "--segment", "coffee", "--until", UNTIL.isoformat(), "--json")
+
+    payload = json.loads(capsys.readouterr().out.strip())
+    assert set(payload) == {"segment", "r", "alpha", "a", "b", "clients"}
+    assert payload["segment"] == "coffee" and payload["clients"] == 300
+    assert all(payload[name] > 0 for name in ("r", "alpha", "a", "b"))
+    segment.refresh_from_db()
+    assert not segment.has_model
+
+    call_command("fit_model", "--segment", "coffee", "--until", UNTIL.isoformat(), "--apply")
+
+    segment.refresh_from_db()
+    assert segment.has_model
+    assert segment.model_r == pytest.approx(payload["r"])
+    assert (segment.model_clients, segment.model_fitted_until) == (300, UNTIL)
+
+
+@pytest.mark.django_db
+def test_a_segment_with_too_little_data_gets_a_note_not_numbers(capsys):
+    segment = SegmentFactory(code="tiny")
+    client = ClientFactory(segment=segment)
+    TransactionFactory(client=client, date=UNTIL - dt.timedelta(days=3))
+
+    call_command("fit_model", "--segment", "tiny", "--json")
+
+    payload = json.loads(capsys.readouterr().out.strip())
+    assert payload["r"] is None and payload["clients"] == 1
+    assert "customers" in payload["note"]
+
+
+@pytest.mark.django_db
+def test_fit_model_refuses_an_unknown_segment_and_a_bad_date():
+    SegmentFactory(code="coffee")
+    with pytest.raises(CommandError, match="No segment"):
+        call_command("fit_model", "--segment", "tea")
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("fit_model", "--until", "23.11.2026")
+
+
+@pytest.mark.django_db
+def test_estimates_need_a_fitted_segment_and_a_purchase():
+    fitted = SegmentFactory(code="fitted")
+    Segment.objects.filter(pk=fitted.pk).update(
+        model_r=0.6, model_alpha=25.0, model_a=0.8, model_b=3.0
+    )
+    fitted.refresh_from_db()
+    regular = ClientFactory(segment=fitted)
+    for days_ago in (300, 200, 100, 10):
+        TransactionFactory(client=regular, date=UNTIL - dt.timedelta(days=days_ago))
+    gone = ClientFactory(segment=fitted)
+    for days_ago in (360, 350, 340):
+        TransactionFactory(client=gone, date=UNTIL - dt.timedelta(days=days_ago))
+    unfitted = ClientFactory(segment=SegmentFactory(code="plain"))
+    TransactionFactory(client=unfitted, date=UNTIL - dt.timedelta(days=10))
+    never = ClientFactory(segment=fitted)
+    refresh_clients(client_ids=None, as_of=UNTIL)
+
+    result = estimates(
+        type(regular)
+        .objects.select_related("segment")
+        .filter(pk__in=[regular.pk, gone.pk, unfitted.pk, never.pk]),
+        UNTIL,
+    )
+
+    assert 0 < result[gone.pk].p_alive < result[regular.pk].p_alive <= 1
+    assert result[regular.pk].expected_purchases > result[gone.pk].expected_purchases > 0
+    assert result[unfitted.pk].p_alive is None and result[unfitted.pk].note == str(NO_MODEL_NOTE)
+    assert result[never.pk].p_alive is None
+
+
+@pytest.mark.django_db
+def test_the_client_card_shows_p_alive_or_why_not(owner, login):
+    fitted = SegmentFactory(code="fitted")
+    Segment.objects.filter(pk=fitted.pk).update(
+        model_r=0.6, model_alpha=25.0, model_a=0.8, model_b=3.0
+    )
+    client = ClientFactory(segment=fitted)
+    TransactionFactory(client=client, date=dt.date.today() - dt.timedelta(days=20))
+    TransactionFactory(client=client, date=dt.date.today() - dt.timedelta(days=5))
+    other = ClientFactory()
+    TransactionFactory(client=other, date=dt.date.today() - dt.timedelta(days=5))
+    refresh_clients(client_ids=None, as_of=dt.date.today())
+    client.refresh_from_db()
+    percent = round(100 * client_estimate(client, dt.date.today()).p_alive)
+
+    page = login(owner).get(reverse("client_detail", args=[client.pk])).content.decode()
+    other_page = login(owner).get(reverse("client_detail", args=[other.pk])).content.decode()
+
+    assert f"{percent}%" in page
+    assert str(NO_MODEL_NOTE) in other_page
