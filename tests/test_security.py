@@ -321,3 +321,43 @@ def test_a_script_in_a_reason_is_escaped_in_the_dashboard_charts_and_exports(
     assert "attachment" in export["Content-Disposition"]
     # In a CSV file the name is plain text, written as it is (quoted by the CSV rules).
     assert '"<script>alert(""x"")</script>"' in export.content.decode("utf-8-sig")
+
+
+def test_a_script_in_an_imported_name_stays_text_on_pages_and_in_exports(tmp_path, login, owner):
+    """A client named ``<script>...`` (and one whose name a spreadsheet would run as a formula)
+    comes in from a file: pages show the text, the CSV and XLSX exports carry it as text."""
+    from io import BytesIO
+
+    from django.core.management import call_command
+    from openpyxl import load_workbook
+
+    path = tmp_path / "clients.csv"
+    path.write_text(
+        f'client;name\nEVIL-1;"{NASTY.replace(chr(34), chr(34) * 2)}"\nEVIL-2;=HYPERLINK("http://x")\n',
+        encoding="utf-8",
+    )
+    call_command("import_clients", str(path), stdout=open(os.devnull, "w"))  # noqa: SIM115
+    user_client = login(owner)
+    _assert_escaped(user_client.get(reverse("client_list"), {"q": "EVIL-1"}))
+    _assert_escaped(user_client.get(reverse("client_list")))
+
+    csv_text = b"".join(user_client.get("/clients/export/").streaming_content).decode("utf-8-sig")
+    assert '"<script>alert(""x"")</script>"' in csv_text
+    assert "\n=HYPERLINK" not in csv_text and ",=HYPERLINK" not in csv_text  # never a live formula
+
+    response = user_client.get("/clients/export/", {"format": "xlsx"})
+    sheet = load_workbook(BytesIO(b"".join(response.streaming_content))).active
+    cells = [
+        cell
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.value and "EVIL" not in str(cell.value)
+    ]
+    names = {
+        cell.value: cell.data_type
+        for cell in cells
+        if "alert" in str(cell.value) or "HYPERLINK" in str(cell.value)
+    }
+    assert names.get(NASTY) == "s"
+    assert all(data_type == "s" for data_type in names.values())
+    assert not any(str(value).startswith("=") for value in names)
