@@ -35,6 +35,9 @@ MODEL = MBGNBD
 # finite (it then behaves as the limit it approaches).
 LOG_BOUNDS = np.log(np.array([[1e-4, 1e4], [1e-4, 1e6], [1e-4, 1e4], [1e-4, 1e4]]))
 
+# Above this many distinct summaries the simplex search runs on a sample of this size.
+SUBSAMPLE = 20_000
+
 # Below this many customers (or with almost no repeat buying) a fit says nothing useful.
 MIN_CUSTOMERS = 30
 MIN_REPEATERS = 10
@@ -120,21 +123,59 @@ def fit(x, t_x, T, *, model: str = MODEL, weights=None, initial: Params | None =
     if customers < MIN_CUSTOMERS or repeaters < MIN_REPEATERS:
         raise NotEnoughData(f"{customers} customers, {repeaters} with a repeat purchase")
 
+    # The terms that depend on x alone are computed once per distinct x (a few hundred values
+    # even for a million customers), the rest once per distinct summary.
+    unique_x, x_index = np.unique(x, return_inverse=True)
+
     def negative(log_params: np.ndarray) -> float:
-        params = np.exp(log_params)
-        value = -(weights * log_likelihood(tuple(params), x, t_x, T, model=model)).sum() / customers
+        r, alpha, a, b = np.exp(log_params)
+        shift = 1.0 if model == MBGNBD else 0.0
+        gx = special.gammaln(r + unique_x) - special.gammaln(r) + r * np.log(alpha)
+        bx = (
+            special.gammaln(a + b)
+            + special.gammaln(b + unique_x + shift)
+            - special.gammaln(b)
+            - special.gammaln(a + b + unique_x + shift)
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if model == MBGNBD:
+                cx = np.log(a) - np.log(b + unique_x)
+            else:
+                cx = np.where(
+                    unique_x > 0, np.log(a) - np.log(np.maximum(b + unique_x - 1, 1e-300)), -np.inf
+                )
+        rx = (r + unique_x)[x_index]
+        first = -rx * np.log(alpha + T)
+        second = cx[x_index] - rx * np.log(alpha + t_x)
+        ll = (gx + bx)[x_index] + np.logaddexp(first, second)
+        value = -(weights * ll).sum() / customers
         return float(value) if np.isfinite(value) else 1e300
 
     start = initial or Params(
         r=1.0, alpha=max(float(np.average(T, weights=weights)), 1e-3), a=1.0, b=1.0
     )
     x0 = np.clip(np.log(np.array(start.as_tuple())), LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1])
-    result = optimize.minimize(
-        lambda p: negative(np.clip(p, LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1])),
-        x0,
-        method="Nelder-Mead",
-        options={"xatol": 1e-7, "fatol": 1e-11, "maxiter": 4000, "maxfev": 8000, "adaptive": True},
-    )
+    if x.size > SUBSAMPLE and initial is None:
+        # A large base: find the neighbourhood on a weighted subsample first (the simplex needs
+        # hundreds of evaluations), then polish on everything.
+        rng = np.random.default_rng(0)
+        pick = rng.choice(x.size, size=SUBSAMPLE, replace=False, p=weights / weights.sum())
+        rough = fit(x[pick], t_x[pick], T[pick], model=model, weights=np.ones(SUBSAMPLE))
+        x0 = np.clip(np.log(np.array(rough.params.as_tuple())), LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1])
+        result = optimize.OptimizeResult(x=x0, fun=negative(x0), success=rough.converged)
+    else:
+        result = optimize.minimize(
+            lambda p: negative(np.clip(p, LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1])),
+            x0,
+            method="Nelder-Mead",
+            options={
+                "xatol": 1e-7,
+                "fatol": 1e-11,
+                "maxiter": 4000,
+                "maxfev": 8000,
+                "adaptive": True,
+            },
+        )
     # Polish with a gradient method from where the simplex stopped, inside the bounds.
     polished = optimize.minimize(
         negative,
