@@ -343,3 +343,43 @@ def test_offers_expire_after_their_last_valid_day_and_a_code_redeems_its_offer()
     assert late.status == "expired"
     assert foreign.status == "issued"  # another client's purchase carried its code
     assert last_day.status == "issued"  # valid through today
+
+
+# --- the commands -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_nightly_command_runs_the_date_and_then_says_it_is_done(capsys):
+    from django.core.management import call_command
+
+    base()
+    call_command("nightly", "--as-of", D.isoformat())
+    assert f"{D} done" in capsys.readouterr().out
+    call_command("nightly", "--as-of", D.isoformat())
+    assert "already done" in capsys.readouterr().out
+    assert Case.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_rebuild_stats_command_opens_no_cases_and_refuses_a_bad_date(capsys):
+    from django.core.management import CommandError, call_command
+
+    base()
+    call_command("rebuild_stats", "--as-of", D.isoformat())
+    assert "clients changed" in capsys.readouterr().out
+    assert Client.objects.filter(status="lost").count() == 3
+    assert not Case.objects.exists()
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("rebuild_stats", "--as-of", "yesterday")
+
+
+@pytest.mark.django_db
+def test_backtest_command_prints_the_figures(capsys):
+    from django.core.management import CommandError, call_command
+
+    base()
+    call_command("backtest", "--as-of", D.isoformat(), "--days", "30")
+    out = capsys.readouterr().out
+    assert "default: clients 6, flagged 3" in out
+    with pytest.raises(CommandError):
+        call_command("backtest", "--as-of", D.isoformat(), "--days", "0")
