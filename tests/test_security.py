@@ -163,6 +163,8 @@ def test_production_settings_pass_check_deploy(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # Set by the browser tests' conftest for Playwright's event loop; never set in production.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,
