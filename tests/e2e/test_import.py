@@ -18,6 +18,17 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+@pytest.fixture(autouse=True)
+def _roles(transactional_db):
+    """The role groups, even when an earlier transactional test flushed the migrations' rows."""
+    from django.contrib.auth.models import Group
+
+    from reactivation.roles import Role
+
+    for role in Role.values:
+        Group.objects.get_or_create(name=role)
+
+
 def test_upload_preview_and_import(page, live_server, log_in, admin_user, console_errors, tmp_path):
     path = tmp_path / "sales.csv"
     path.write_bytes(FILE)
