@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -16,6 +17,15 @@ from tests.factories import ClientFactory, TransactionFactory
 
 # serialized_rollback: the role groups come from a data migration that a flush would remove.
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture(autouse=True)
+def _roles(transactional_db):
+    """The role groups and the default policy, in case a flush by an earlier transactional test
+    on this worker removed what the migrations made."""
+    for role in ("manager", "owner", "admin"):
+        Group.objects.get_or_create(name=role)
+    Policy.objects.get_or_create(segment=None)
 
 
 def test_the_policy_preview_follows_the_thresholds_as_they_are_typed(
