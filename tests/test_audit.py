@@ -295,6 +295,8 @@ def test_the_data_administration_leaves_deleting_transactions_to_the_client_card
     admin_user.is_staff = True
     admin_user.save()
     row = TransactionFactory()
-    response = login(admin_user).post(f"/admin/clients/transaction/{row.pk}/delete/", {"post": "yes"})
+    response = login(admin_user).post(
+        f"/admin/clients/transaction/{row.pk}/delete/", {"post": "yes"}
+    )
     assert response.status_code == 403
     row.refresh_from_db()
