@@ -29,14 +29,16 @@ def snapshot() -> dict:
 
 
 def wipe() -> None:
-    from reactivation.models import Case, DailySnapshot, Offer, QueueExclusion
+    """Remove everything the demo writes about clients, so a second demo starts clean."""
+    from calls.models import Call
+    from reactivation import models as rm
 
-    Offer.objects.all().delete()
-    Case.objects.all().delete()
-    QueueExclusion.objects.all().delete()
-    DailySnapshot.objects.all().delete()
-    Transaction.objects.all().delete()
-    Client.objects.all().delete()
+    for model in (
+        Call, rm.Offer, rm.Case, rm.QueueExclusion, rm.DailySnapshot, rm.PipelineRun,
+        rm.CohortActivity, rm.ValueSnapshot, rm.CaseCohortDaily, rm.ManagerDaily, rm.ReasonDaily,
+        Transaction, Client,
+    ):
+        model.objects.all().delete()
 
 
 def test_demo_prints_the_logins_of_every_role(capsys):
