@@ -7,18 +7,31 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.models import AbcClass, Client, Segment, Status
 from reactivation.roles import Role
+from reactivation.templatetags.crm import person
 
 
 def _managers(request) -> QuerySet:
-    return get_user_model().objects.filter(groups__name=Role.MANAGER, is_active=True).order_by("first_name", "username")
+    return (
+        get_user_model()
+        .objects.filter(groups__name=Role.MANAGER, is_active=True)
+        .order_by("first_name", "username")
+    )
 
 
 class ClientFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
-    segment = django_filters.ModelChoiceFilter(queryset=Segment.objects.all(), label=_("Segment"), empty_label=_("All segments"))
-    status = django_filters.ChoiceFilter(choices=Status.choices, label=_("Status"), empty_label=_("Any status"))
-    manager = django_filters.ModelChoiceFilter(queryset=_managers, label=_("Manager"), empty_label=_("Any manager"))
-    abc_class = django_filters.ChoiceFilter(choices=AbcClass.choices, label=_("ABC class"), empty_label=_("Any class"))
+    segment = django_filters.ModelChoiceFilter(
+        queryset=Segment.objects.all(), label=_("Segment"), empty_label=_("All segments")
+    )
+    status = django_filters.ChoiceFilter(
+        choices=Status.choices, label=_("Status"), empty_label=_("Any status")
+    )
+    manager = django_filters.ModelChoiceFilter(
+        queryset=_managers, label=_("Manager"), empty_label=_("Any manager")
+    )
+    abc_class = django_filters.ChoiceFilter(
+        choices=AbcClass.choices, label=_("ABC class"), empty_label=_("Any class")
+    )
     sort = django_filters.OrderingFilter(
         label=_("Sort by"),
         empty_label=_("Name"),
@@ -43,6 +56,10 @@ class ClientFilter(django_filters.FilterSet):
     class Meta:
         model = Client
         fields = ["q", "segment", "status", "manager", "abc_class"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.form.fields["manager"].label_from_instance = person
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """One box over name, phone, email and external id."""

@@ -18,12 +18,22 @@ def snapshot() -> dict:
     return {
         "clients": list(
             Client.objects.order_by("external_id").values_list(
-                "external_id", "name", "phone", "segment__code", "manager__username", "purchase_days",
-                "revenue", "status", "cycle_days", "due_on",
+                "external_id",
+                "name",
+                "phone",
+                "segment__code",
+                "manager__username",
+                "purchase_days",
+                "revenue",
+                "status",
+                "cycle_days",
+                "due_on",
             )
         ),
         "transactions": list(
-            Transaction.objects.order_by("identity").values_list("identity", "client__external_id", "date", "amount")
+            Transaction.objects.order_by("identity").values_list(
+                "identity", "client__external_id", "date", "amount"
+            )
         ),
     }
 
@@ -34,9 +44,19 @@ def wipe() -> None:
     from reactivation import models as rm
 
     for model in (
-        Call, rm.Offer, rm.Case, rm.QueueExclusion, rm.DailySnapshot, rm.PipelineRun,
-        rm.CohortActivity, rm.ValueSnapshot, rm.CaseCohortDaily, rm.ManagerDaily, rm.ReasonDaily,
-        Transaction, Client,
+        Call,
+        rm.Offer,
+        rm.Case,
+        rm.QueueExclusion,
+        rm.DailySnapshot,
+        rm.PipelineRun,
+        rm.CohortActivity,
+        rm.ValueSnapshot,
+        rm.CaseCohortDaily,
+        rm.ManagerDaily,
+        rm.ReasonDaily,
+        Transaction,
+        Client,
     ):
         model.objects.all().delete()
 
@@ -66,7 +86,11 @@ def test_demo_is_a_believable_business():
     # Segments really have different rhythms.
     from django.db.models import Avg
 
-    cycles = dict(Client.objects.filter(purchase_days__gt=2).values_list("segment__code").annotate(Avg("cycle_days")))
+    cycles = dict(
+        Client.objects.filter(purchase_days__gt=2)
+        .values_list("segment__code")
+        .annotate(Avg("cycle_days"))
+    )
     assert cycles["furniture"] > 5 * cycles["coffee"]
     # Some returns are there too, and they are not purchases.
     assert Transaction.objects.filter(amount__lt=0).exists()
