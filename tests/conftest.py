@@ -64,6 +64,8 @@ def pytest_sessionstart(session):
 def _fast_test_settings(settings):
     # A fast hasher: the suite creates many users; hashing strength is not under test here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests read English unless they ask for Russian (tests/test_i18n.py checks the Russian UI).
+    settings.LANGUAGE_CODE = "en"
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

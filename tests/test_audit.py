@@ -300,3 +300,19 @@ def test_the_data_administration_leaves_deleting_transactions_to_the_client_card
     )
     assert response.status_code == 403
     row.refresh_from_db()
+
+
+def test_claim_and_reassignment_are_in_the_case_history(alice, bob, admin_user):
+    from reactivation.services.cases import case_claim, cases_reassign
+    from tests.factories import CaseFactory
+
+    case = CaseFactory()
+    case_claim(case_id=case.pk, user=alice)
+    latest = case.history.order_by("-history_id").first()
+    assert (latest.assigned_to_id, latest.history_user_id, latest.history_type) == (
+        alice.pk,
+        alice.pk,
+        "~",
+    )
+    cases_reassign(case_ids=[case.pk], manager=bob)
+    assert case.history.order_by("-history_id").first().assigned_to_id == bob.pk

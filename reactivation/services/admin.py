@@ -175,9 +175,9 @@ def user_update(*, user: Any, data: UserInput, acting_user: Any, hand_over_to: A
 def manager_hand_over(*, manager: Any, to: Any | None, acting_user: Any) -> int:
     """Hand a leaving manager's open cases to ``to`` (None: the unassigned pool).
 
-    The case services move the cases with one UPDATE, which django-simple-history does not see,
-    so this writes the history rows of the moved cases itself: the audit then shows each case's
-    assignment before and after, and who did it. Returns how many cases moved.
+    The case services move the cases with one UPDATE and write their history rows, so the
+    audit shows each case's assignment before and after, and who did it. Returns how many
+    cases moved.
     """
     from reactivation.services.cases import CaseError, cases_reassign, manager_release_cases
 
@@ -190,17 +190,15 @@ def manager_hand_over(*, manager: Any, to: Any | None, acting_user: Any) -> int:
         return 0
     if to is not None:
         try:
-            moved = cases_reassign(case_ids=ids, manager=to)
+            moved = cases_reassign(
+                case_ids=ids, manager=to, actor=acting_user, reason=str(REASON_HANDED_OVER)
+            )
         except CaseError as error:
             raise ValidationError(error.message) from error
     else:
-        moved = manager_release_cases(manager=manager)
-    Case.history.bulk_history_create(
-        list(Case.objects.filter(pk__in=ids)),
-        update=True,
-        default_user=acting_user,
-        default_change_reason=str(REASON_HANDED_OVER)[:100],
-    )
+        moved = manager_release_cases(
+            manager=manager, actor=acting_user, reason=str(REASON_HANDED_OVER)
+        )
     return moved
 
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from reactivation.models import BusinessSettings, Case
 from reactivation.roles import Role
@@ -58,6 +59,24 @@ def _check_manager(manager: Any) -> None:
         raise CaseError(ERR_NOT_A_MANAGER)
 
 
+def _record_assignment(case_ids: list[int], *, user: Any = None, reason: str = "") -> None:
+    """Write audit-history rows for cases whose assignment changed by a set-wise UPDATE
+    (which the history's save signal does not see). The user is the one given, else the
+    request's user (recorded by the history middleware), else none (a scheduled task)."""
+    if not case_ids:
+        return
+    if user is None:
+        request = getattr(HistoricalRecords.context, "request", None)
+        request_user = getattr(request, "user", None)
+        user = request_user if getattr(request_user, "is_authenticated", False) else None
+    Case.history.bulk_history_create(
+        list(Case.objects.filter(pk__in=case_ids)),
+        update=True,
+        default_user=user,
+        default_change_reason=reason[:100] or None,
+    )
+
+
 @transaction.atomic
 def case_claim(*, case_id: int, user: Any, today: dt.date | None = None) -> Case:
     """Take an unassigned case from the pool.
@@ -72,6 +91,7 @@ def case_claim(*, case_id: int, user: Any, today: dt.date | None = None) -> Case
     ).update(assigned_to=user, assigned_on=today)
     case = Case.objects.get(pk=case_id)
     if changed == 1:
+        _record_assignment([case_id], user=user)
         return case
     if not case.is_open:
         raise CaseError(ERR_CASE_CLOSED)
@@ -98,7 +118,12 @@ def case_assign(*, case: Case, manager: Any, today: dt.date | None = None) -> Ca
 
 @transaction.atomic
 def cases_reassign(
-    *, case_ids: Iterable[int], manager: Any | None, today: dt.date | None = None
+    *,
+    case_ids: Iterable[int],
+    manager: Any | None,
+    today: dt.date | None = None,
+    actor: Any = None,
+    reason: str = "",
 ) -> int:
     """Give many open cases to ``manager`` (None: back to the pool). Returns the cases moved."""
     ids = list(case_ids)
@@ -106,17 +131,23 @@ def cases_reassign(
         raise CaseError(ERR_NOTHING_SELECTED)
     if manager is not None:
         _check_manager(manager)
-    return Case.objects.filter(pk__in=ids, status=Case.Status.OPEN, is_control=False).update(
+    movable = Case.objects.filter(pk__in=ids, status=Case.Status.OPEN, is_control=False)
+    moved_ids = list(movable.values_list("pk", flat=True))
+    moved = movable.update(
         assigned_to=manager, assigned_on=(today or timezone.localdate()) if manager else None
     )
+    _record_assignment(moved_ids, user=actor, reason=reason)
+    return moved
 
 
 @transaction.atomic
-def manager_release_cases(*, manager: Any) -> int:
+def manager_release_cases(*, manager: Any, actor: Any = None, reason: str = "") -> int:
     """A manager who leaves hands their open cases back to the pool. Returns how many."""
-    return Case.objects.filter(assigned_to=manager, status=Case.Status.OPEN).update(
-        assigned_to=None, assigned_on=None
-    )
+    held = Case.objects.filter(assigned_to=manager, status=Case.Status.OPEN)
+    held_ids = list(held.values_list("pk", flat=True))
+    released = held.update(assigned_to=None, assigned_on=None)
+    _record_assignment(held_ids, user=actor, reason=reason)
+    return released
 
 
 @dataclass
@@ -186,6 +217,7 @@ def cases_assign_week(*, as_of: dt.date) -> AssignmentResult:
     for manager_id, ids in chosen.items():
         Case.objects.filter(pk__in=ids).update(assigned_to_id=manager_id, assigned_on=as_of)
         result.per_manager[manager_id] = len(ids)
+        _record_assignment(ids)
     return result
 
 

@@ -31,11 +31,11 @@ def test_the_case_page_shows_the_card_the_script_and_a_tel_link(alice, login):
     case = open_case(manager=alice)
     case.client.name = "Ivan <b>Petrov</b>"
     case.client.save(update_fields=["name"])
-    response = login(alice).get(f"/cases/{case.pk}/")
+    response = login(alice).get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="ru")
     assert response.status_code == 200
     body = response.content.decode()
     assert f'href="tel:{case.client.phone}"' in body
-    # Placeholders filled (and the client's name escaped) in the default Russian script.
+    # Placeholders filled (and the client's name escaped) in the Russian script of a Russian page.
     assert (
         "Здравствуйте, Ivan &lt;b&gt;Petrov&lt;/b&gt;! Меня зовут Alice Manager, компания Кофейный дом."
         in body
