@@ -72,6 +72,21 @@ def _fast_test_settings(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request, settings):
+    """Tasks run in-process and eagerly, as on the embedded default, even when REDIS_URL is set;
+    only tests marked ``redis`` send them through the broker to a real worker."""
+    if request.node.get_closest_marker("redis"):
+        yield
+        return
+    from reactivation.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
