@@ -18,11 +18,12 @@ from django.db import transaction
 
 from calls.seed import demo_activity, seed_catalogue
 from clients.models import Client, Segment, Transaction
-from reactivation.models import Policy
+from reactivation.models import BusinessSettings, Policy
 from reactivation.roles import Role
 from reactivation.services.pipeline import pipeline_replay
 
 DEMO_PASSWORD = "reactivation-demo"
+DEMO_COMPANY = "Торговый дом «Зерно и бумага»"
 HISTORY_DAYS = 3 * 365
 REPLAY_DAYS = 56  # nights of the engine replayed at the end of the history (eight weeks)
 
@@ -116,6 +117,7 @@ def demo_create(*, clients: int = 3000, seed: int = 1, today: dt.date) -> DemoRe
     """Create the demo business; see the module docstring."""
     rng = np.random.default_rng(seed)
     result = DemoResult(users=demo_users())
+    BusinessSettings.objects.filter(pk=1, company_name="").update(company_name=DEMO_COMPANY)
     seed_catalogue()
     User = get_user_model()
     managers = list(User.objects.filter(groups__name=Role.MANAGER).order_by("username"))
