@@ -74,21 +74,55 @@ def base(alice, bob):
     coffee = SegmentFactory(code="coffee", name="Coffee")
     office = SegmentFactory(code="office", name="Office")
     return {
-        "a": ClientFactory(external_id="A1", name="Anna Beans", phone="+79161112233", email="anna@beans.ru",
-                           segment=coffee, status=Status.ACTIVE, abc_class="A", manager=alice,
-                           revenue=Decimal("900"), last_purchase_on=dt.date(2026, 11, 1)),
-        "b": ClientFactory(external_id="B2", name="Boris Paper", phone="+79035556677", email="boris@paper.ru",
-                           segment=office, status=Status.LOST, abc_class="B", manager=bob,
-                           revenue=Decimal("100"), last_purchase_on=dt.date(2025, 1, 1)),
-        "c": ClientFactory(external_id="C3", name="Clara Chairs", phone="", email="",
-                           segment=office, status=Status.SLEEPING, abc_class="C", manager=None,
-                           revenue=Decimal("500"), last_purchase_on=dt.date(2026, 6, 1)),
+        "a": ClientFactory(
+            external_id="A1",
+            name="Anna Beans",
+            phone="+79161112233",
+            email="anna@beans.ru",
+            segment=coffee,
+            status=Status.ACTIVE,
+            abc_class="A",
+            manager=alice,
+            revenue=Decimal("900"),
+            last_purchase_on=dt.date(2026, 11, 1),
+        ),
+        "b": ClientFactory(
+            external_id="B2",
+            name="Boris Paper",
+            phone="+79035556677",
+            email="boris@paper.ru",
+            segment=office,
+            status=Status.LOST,
+            abc_class="B",
+            manager=bob,
+            revenue=Decimal("100"),
+            last_purchase_on=dt.date(2025, 1, 1),
+        ),
+        "c": ClientFactory(
+            external_id="C3",
+            name="Clara Chairs",
+            phone="",
+            email="",
+            segment=office,
+            status=Status.SLEEPING,
+            abc_class="C",
+            manager=None,
+            revenue=Decimal("500"),
+            last_purchase_on=dt.date(2026, 6, 1),
+        ),
     }
 
 
 @pytest.mark.parametrize(
     ("q", "expected"),
-    [("anna", ["A1"]), ("PAPER", ["B2"]), ("555-66", ["B2"]), ("boris@paper", ["B2"]), ("C3", ["C3"]), ("zzz", [])],
+    [
+        ("anna", ["A1"]),
+        ("PAPER", ["B2"]),
+        ("555-66", ["B2"]),
+        ("boris@paper", ["B2"]),
+        ("C3", ["C3"]),
+        ("zzz", []),
+    ],
 )
 def test_search_box_matches_name_phone_email_and_external_id(login, owner, base, q, expected):
     assert listed(login(owner).get("/clients/", {"q": q})) == expected
@@ -156,7 +190,9 @@ def test_pages_move_through_the_list(login, owner, settings):
     assert first.context["page"].total == 5
 
 
-def test_query_count_does_not_grow_with_page_size(login, owner, settings, django_assert_max_num_queries, alice):
+def test_query_count_does_not_grow_with_page_size(
+    login, owner, settings, django_assert_max_num_queries, alice
+):
     segment = SegmentFactory()
     ClientFactory.create_batch(60, segment=segment, manager=alice)
     http = login(owner)
@@ -180,8 +216,20 @@ def test_page_number_that_is_not_a_number_falls_back_to_the_first(login, owner):
 
 
 def test_card_shows_statistics_with_a_tel_link(login, owner):
-    card = ClientFactory(phone="+79161234567", purchase_days=4, cycle_days=21.0,
-                         first_purchase_on=dt.date(2026, 1, 1), last_purchase_on=dt.date(2026, 3, 1))
+    card = ClientFactory(
+        phone="+79161234567",
+        purchase_days=4,
+        cycle_days=21.0,
+        first_purchase_on=dt.date(2026, 1, 1),
+        last_purchase_on=dt.date(2026, 3, 1),
+    )
     body = login(owner).get(f"/clients/{card.pk}/").content.decode()
     assert 'href="tel:+79161234567"' in body
     assert re.search(r">\s*21\s*<", body)
+
+
+def test_filtering_in_place_also_updates_the_export_links(login, owner, base):
+    response = login(owner).get("/clients/", {"status": "lost"}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert 'id="client-export"' in body and 'hx-swap-oob="true"' in body
+    assert "/clients/export/?q=&amp;status=lost" in body or "/clients/export/?status=lost" in body
