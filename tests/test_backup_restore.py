@@ -19,11 +19,11 @@ from reactivation.models import Policy
 from reactivation.services import admin as services
 from tests.factories import CaseFactory, ClientFactory, SegmentFactory, TransactionFactory
 
-# Committed rows, so pg_dump sees them; serialized_rollback puts back the migration-made roles
-# and default policy that the flush after a transactional test removes.
+# Committed rows, so pg_dump sees them (the roles and default policy that a flush removes are
+# put back by reactivation.bootstrap after it).
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

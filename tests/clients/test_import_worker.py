@@ -12,7 +12,7 @@ from clients.models import ImportJob, Transaction
 from clients.services import import_job_queue
 from reactivation.celery import app
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
 def wait_for(job: ImportJob, stage: str, seconds: float = 120) -> ImportJob:

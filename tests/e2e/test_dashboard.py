@@ -8,8 +8,7 @@ from playwright.sync_api import expect
 
 from tests.reactivation import dashboard_data
 
-# serialized_rollback: the role groups come from a data migration that a flush would remove.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 QUERY = "period=custom&start=2026-06-01&end=2026-06-30"
 

@@ -6,9 +6,7 @@ import pytest
 
 from clients.models import Client, ImportJob, Transaction
 
-# serialized_rollback: the role groups and the default policy come from data migrations that a
-# flush would remove.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 FILE = "Клиент;Дата;Сумма\nC1;01.02.2026;1 000,50\nC2;02.02.2026;-20\n".encode("cp1251")
 

@@ -15,8 +15,7 @@ from clients import stats
 from reactivation.models import Policy
 from tests.factories import ClientFactory, TransactionFactory
 
-# serialized_rollback: the role groups come from a data migration that a flush would remove.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
