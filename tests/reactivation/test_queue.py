@@ -268,3 +268,14 @@ def test_claiming_a_case_a_colleague_just_took_says_so(alice, bob, login):
     assert plain.status_code == 302 and plain["Location"] == "/queue/pool/"
     case.refresh_from_db()
     assert case.assigned_to == bob
+
+
+def test_case_ids_in_the_page_are_not_formatted_as_numbers(alice, login):
+    """A thousands separator in an id (1,463) would break every script and form using it."""
+    from reactivation.models import Case
+    from tests.factories import CaseFactory, ClientFactory
+
+    case = CaseFactory(client=ClientFactory(manager=alice), assigned_to=alice)
+    Case.objects.filter(pk=case.pk).update(id=123456)
+    body = login(alice).get("/queue/").content.decode()
+    assert 'data-case="123456"' in body
