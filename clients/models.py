@@ -77,9 +77,6 @@ class ClientQuerySet(models.QuerySet):
             return self.filter(Q(manager=user) | Q(manager__isnull=True))
         return self.none()
 
-    def due(self, as_of: dt.date) -> ClientQuerySet:
-        return self.filter(due_on__lte=as_of)
-
 
 class Client(models.Model):
     external_id = models.CharField(_("external id"), max_length=64, unique=True)
@@ -208,10 +205,6 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.date} {self.amount}"
-
-    @property
-    def is_purchase(self) -> bool:
-        return self.amount > 0
 
 
 class ImportJob(models.Model):

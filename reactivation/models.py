@@ -270,12 +270,6 @@ class Case(models.Model):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
-    def is_overdue(self, today: dt.date) -> bool:
-        return self.is_open and self.next_call_on is not None and self.next_call_on < today
-
-    def expires_on(self, lifetime_days: int) -> dt.date:
-        return self.opened_on + dt.timedelta(days=lifetime_days)
-
 
 class QueueExclusion(models.Model):
     """Why a newly lost client did not get a case on a given day: shown on the client card."""

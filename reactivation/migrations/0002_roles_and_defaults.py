@@ -3,21 +3,8 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-VIEW_ALL = [
-    ("clients", "segment"), ("clients", "client"), ("clients", "transaction"),
-    ("reactivation", "case"), ("reactivation", "offer"), ("reactivation", "offertemplate"),
-    ("reactivation", "dailysnapshot"), ("reactivation", "weeklyplan"), ("reactivation", "policy"),
-    ("calls", "call"), ("calls", "reason"), ("calls", "script"), ("calls", "scriptversion"),
-]
-MANAGER = [
-    ("view", "clients", "client"), ("view", "clients", "transaction"),
-    ("view", "reactivation", "case"), ("change", "reactivation", "case"),
-    ("view", "reactivation", "offer"), ("add", "reactivation", "offer"),
-    ("view", "reactivation", "offertemplate"),
-    ("view", "calls", "call"), ("add", "calls", "call"), ("view", "calls", "reason"),
-    ("view", "calls", "script"), ("view", "calls", "scriptversion"),
-]
-ADMIN_APPS = ["clients", "reactivation", "calls"]
+# The same lists reactivation.bootstrap uses to keep these rows after a flush.
+from reactivation.bootstrap import ADMIN_APPS, MANAGER_PERMISSIONS as MANAGER, OWNER_VIEWS as VIEW_ALL
 
 
 def create_roles(apps, schema_editor):
