@@ -19,6 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from clients.models import Client, Segment
 from reactivation.models import Policy
+from reactivation.policies import policy_for_segments
 from reactivation.roles import admin_required
 from reactivation.services import admin as services
 from reactivation.settings_forms import BacktestForm, ModelFitForm, PolicyCreateForm, PolicyForm
@@ -30,9 +31,7 @@ BACKTEST_DEFAULT_LOOKBACK_DAYS = 90
 
 @admin_required
 def settings_policies(request: HttpRequest) -> HttpResponse:
-    policies = {p.segment_id: p for p in Policy.objects.select_related("segment")}
-    if None not in policies:
-        policies[None] = Policy.objects.create(segment=None)
+    policies = policy_for_segments()
     counts = {
         row["segment"]: row
         for row in Client.objects.values("segment").annotate(
