@@ -135,14 +135,14 @@ def bench_rebuild(args, repeat: int, as_of: dt.date, clients: int) -> dict:
         scans.append(_scan_seconds())
         # Make every row stale (not timed), so the rebuild really rewrites all of them.
         _execute(
-            "UPDATE clients_client SET purchase_days = 0, cycle_days = NULL, status = 'none', due_on = NULL"
+            "UPDATE clients_clientstats SET purchase_days = 0, cycle_days = NULL, status = 'none', due_on = NULL"
         )
-        _execute("VACUUM clients_client")
+        _execute("VACUUM clients_clientstats")
         _execute("CHECKPOINT")
         started = time.perf_counter()
         changed = rebuild_stats(as_of=as_of)
         rebuilds.append(time.perf_counter() - started)
-        _execute("VACUUM ANALYZE clients_client")
+        _execute("VACUUM ANALYZE clients_clientstats")
     scan = _median([s["best"] for s in scans])
     rebuild = _median(rebuilds)
     return {
@@ -164,7 +164,7 @@ def _nightly_day(as_of: dt.date, clients: int) -> tuple[dt.date, int]:
     target = clients * CHANGING_SHARE
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT due_on, count(*) FROM clients_client WHERE due_on > %s GROUP BY due_on ORDER BY due_on LIMIT 60",
+            "SELECT due_on, count(*) FROM clients_clientstats WHERE due_on > %s GROUP BY due_on ORDER BY due_on LIMIT 60",
             [as_of],
         )
         best = min(cursor.fetchall(), key=lambda row: abs(row[1] - target))
@@ -192,14 +192,15 @@ def bench_nightly(args, repeat: int, as_of: dt.date, clients: int) -> dict:
         },
     )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM clients_client WHERE due_on <= %s", [day])
+        cursor.execute("SELECT count(*) FROM clients_clientstats WHERE due_on <= %s", [day])
         due = cursor.fetchone()[0]
-    _execute("VACUUM ANALYZE clients_client")
+    _execute("VACUUM ANALYZE clients_clientstats")
     bare, runs, snapshots, counts = [], [], [], {}
 
     def bare_update():
         _execute(
-            "UPDATE clients_client SET status = 'lost', due_on = NULL WHERE due_on <= %s", [day]
+            "UPDATE clients_clientstats SET status = 'lost', due_on = NULL WHERE due_on <= %s",
+            [day],
         )
 
     def run():
@@ -266,7 +267,8 @@ def bench_orm(args, as_of: dt.date, clients: int, rebuild_seconds: float | None)
         with transaction.atomic():
             # Stale rows (not timed), so the loop writes every one, as the rebuild does.
             _execute(
-                "UPDATE clients_client SET status = 'none', due_on = NULL WHERE id <= %s", [ids[-1]]
+                "UPDATE clients_clientstats SET status = 'none', due_on = NULL WHERE client_id <= %s",
+                [ids[-1]],
             )
             elapsed = _timed(lambda: refresh_clients_orm(client_ids=ids, as_of=as_of))
             raise Rollback

@@ -51,6 +51,7 @@ PRODUCT_TABLES = [
     "reactivation_dailysnapshot",
     "reactivation_pipelinerun",
     "clients_transaction",
+    "clients_clientstats",
     "clients_client",
 ]
 
@@ -341,6 +342,7 @@ def _fill(
         cursor.execute("SET maintenance_work_mem = '512MB'")
         recreate_tx = _drop_indexes(cursor, "clients_transaction")
         recreate_cl = _drop_indexes(cursor, "clients_client")
+        recreate_st = _drop_indexes(cursor, "clients_clientstats")
         _copy_columns(
             cursor,
             "clients_client",
@@ -354,14 +356,6 @@ def _fill(
                 "abc_class",
                 "abc_pinned",
                 "notes",
-                "first_purchase_on",
-                "last_purchase_on",
-                "purchase_days",
-                "revenue",
-                "margin",
-                "cycle_days",
-                "status",
-                "due_on",
                 "created_at",
                 "updated_at",
                 "manager_id",
@@ -377,6 +371,28 @@ def _fill(
                 abc,
                 np.full(clients, "f"),
                 np.full(clients, ""),
+                np.full(clients, now),
+                np.full(clients, now),
+                manager,
+                seg_ids,
+            ],
+        )
+        _copy_columns(
+            cursor,
+            "clients_clientstats",
+            [
+                "client_id",
+                "first_purchase_on",
+                "last_purchase_on",
+                "purchase_days",
+                "revenue",
+                "margin",
+                "cycle_days",
+                "status",
+                "due_on",
+            ],
+            [
+                ids,
                 to_date(first),
                 to_date(last),
                 n_days,
@@ -385,10 +401,6 @@ def _fill(
                 np.where(np.isnan(cycle), "\\N", cycle.astype(STR)),
                 rules.STATUS_NAMES[codes],
                 to_date(np.where(due >= 0, last + due, -1)),
-                np.full(clients, now),
-                np.full(clients, now),
-                manager,
-                seg_ids,
             ],
         )
         _log(progress, "clients copied")
@@ -420,7 +432,7 @@ def _fill(
             ],
         )
         _log(progress, "transactions copied")
-        for statement in recreate_cl + recreate_tx:
+        for statement in recreate_cl + recreate_st + recreate_tx:
             cursor.execute(statement)
         _log(progress, "indexes rebuilt")
         cursor.execute(
@@ -444,6 +456,7 @@ def _fill(
             else 0
         )
         cursor.execute("ANALYZE clients_client")
+        cursor.execute("ANALYZE clients_clientstats")
         cursor.execute("ANALYZE clients_transaction")
         cursor.execute("ANALYZE reactivation_case")
 

@@ -84,7 +84,7 @@ def client_rows(queryset: QuerySet, *, as_of: dt.date) -> Iterator[list[Any]]:
     """One row per client, in the queryset's order, with P(alive) computed per chunk."""
     from reactivation.selectors.model import p_alive_for
 
-    rows = queryset.select_related("segment", "manager").iterator(chunk_size=CHUNK)
+    rows = queryset.select_related("segment", "manager", "stats").iterator(chunk_size=CHUNK)
     for chunk in _chunks(rows, CHUNK):
         alive = p_alive_for(chunk, as_of)
         for c in chunk:
@@ -112,7 +112,7 @@ def client_rows(queryset: QuerySet, *, as_of: dt.date) -> Iterator[list[Any]]:
 
 def queue_rows(queryset: QuerySet) -> Iterator[list[Any]]:
     """One row per open case."""
-    rows = queryset.select_related("client", "assigned_to").iterator(chunk_size=CHUNK)
+    rows = queryset.select_related("client__stats", "assigned_to").iterator(chunk_size=CHUNK)
     for case in rows:
         yield [
             case.client.external_id,

@@ -24,7 +24,10 @@ class ClientFilter(django_filters.FilterSet):
         queryset=Segment.objects.all(), label=_("Segment"), empty_label=_("All segments")
     )
     status = django_filters.ChoiceFilter(
-        choices=Status.choices, label=_("Status"), empty_label=_("Any status")
+        field_name="stats__status",
+        choices=Status.choices,
+        label=_("Status"),
+        empty_label=_("Any status"),
     )
     manager = django_filters.ModelChoiceFilter(
         queryset=_managers, label=_("Manager"), empty_label=_("Any manager")
@@ -37,19 +40,19 @@ class ClientFilter(django_filters.FilterSet):
         empty_label=_("Name"),
         fields=(
             ("name", "name"),
-            ("last_purchase_on", "last_purchase_on"),
-            ("revenue", "revenue"),
-            ("cycle_days", "cycle_days"),
-            ("due_on", "due_on"),
-            ("purchase_days", "purchase_days"),
+            ("stats__last_purchase_on", "last_purchase_on"),
+            ("stats__revenue", "revenue"),
+            ("stats__cycle_days", "cycle_days"),
+            ("stats__due_on", "due_on"),
+            ("stats__purchase_days", "purchase_days"),
         ),
         field_labels={
             "name": _("Name"),
-            "last_purchase_on": _("Last purchase"),
-            "revenue": _("Revenue"),
-            "cycle_days": _("Cycle"),
-            "due_on": _("Status due on"),
-            "purchase_days": _("Purchase days"),
+            "stats__last_purchase_on": _("Last purchase"),
+            "stats__revenue": _("Revenue"),
+            "stats__cycle_days": _("Cycle"),
+            "stats__due_on": _("Status due on"),
+            "stats__purchase_days": _("Purchase days"),
         },
     )
 

@@ -1,8 +1,13 @@
 """Segments, clients and their transactions.
 
-A client's purchase statistics live on the client row and are kept current by the write path
-(see ``clients.stats``): first and last purchase day, the number of purchase days, revenue and
-margin, the cycle, the status and ``due_on``, the next date on which the status can change.
+A client's purchase statistics (first and last purchase day, the number of purchase days,
+revenue and margin, the cycle, the status and ``due_on``, the next date on which the status can
+change) are kept current by the write path (see ``clients.stats``) in ``ClientStats``, one narrow
+row per client beside the client row. They live apart because they are rewritten far more often
+than the client's own details, and in bulk: a full rebuild writes a fresh table in one pass
+instead of rewriting every client row through the client table's search and lookup indexes.
+``Client`` reads them through properties (``client.status``, ``client.cycle_days``...); list
+queries load them with ``select_related("stats")`` and filter on ``stats__<field>``.
 """
 
 from __future__ import annotations
@@ -84,64 +89,41 @@ class Client(models.Model):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     email = models.EmailField(_("email"), blank=True)
     segment = models.ForeignKey(
-        Segment, verbose_name=_("segment"), null=True, blank=True, on_delete=models.PROTECT,
+        Segment,
+        verbose_name=_("segment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="clients",
     )
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("manager"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="clients",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="clients",
     )
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
     abc_class = models.CharField(_("ABC class"), max_length=1, choices=AbcClass.choices, blank=True)
     abc_pinned = models.BooleanField(_("ABC class pinned by hand"), default=False)
     notes = models.TextField(_("notes"), blank=True)
 
-    # Purchase statistics, maintained by the write path and the nightly run.
-    first_purchase_on = models.DateField(_("first purchase"), null=True, blank=True)
-    last_purchase_on = models.DateField(_("last purchase"), null=True, blank=True)
-    purchase_days = models.PositiveIntegerField(_("purchase days"), default=0)
-    revenue = models.DecimalField(_("revenue"), max_digits=14, decimal_places=2, default=0)
-    margin = models.DecimalField(_("margin"), max_digits=14, decimal_places=2, default=0)
-    cycle_days = models.FloatField(_("cycle, days"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NONE)
-    due_on = models.DateField(_("status due on"), null=True, blank=True)
-
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ClientQuerySet.as_manager()
-    history = HistoricalRecords(
-        excluded_fields=[
-            "first_purchase_on", "last_purchase_on", "purchase_days", "revenue", "margin",
-            "cycle_days", "status", "due_on", "updated_at",
-        ]
-    )
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name", "id"]
         verbose_name = _("client")
         verbose_name_plural = _("clients")
         indexes = [
-            models.Index(fields=["due_on"], name="client_due_on"),
-            models.Index(fields=["status", "segment"], name="client_status_segment"),
-            models.Index(fields=["manager", "status"], name="client_manager_status"),
-            models.Index(fields=["last_purchase_on"], name="client_last_purchase"),
-            models.Index(fields=["-revenue"], name="client_revenue_desc"),
             models.Index(fields=["abc_class"], name="client_abc"),
             models.Index(fields=["phone"], name="client_phone"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(purchase_days__gte=0), name="client_purchase_days_gte_0"),
-            models.CheckConstraint(
-                condition=Q(first_purchase_on__isnull=True)
-                | Q(last_purchase_on__isnull=True)
-                | Q(first_purchase_on__lte=F("last_purchase_on")),
-                name="client_first_lte_last",
-            ),
-            models.CheckConstraint(
-                condition=Q(cycle_days__isnull=True) | Q(cycle_days__gt=0), name="client_cycle_gt_0"
-            ),
-            models.CheckConstraint(condition=Q(status__in=Status.values), name="client_status_valid"),
             models.CheckConstraint(
                 condition=Q(abc_class__in=["", *AbcClass.values]), name="client_abc_valid"
             ),
@@ -149,6 +131,26 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.external_id
+
+    @property
+    def statistics(self) -> ClientStats:
+        """The client's statistics row; an unsaved empty one (no purchases) if none is stored."""
+        try:
+            return self.stats
+        except ClientStats.DoesNotExist:
+            return ClientStats(client=self)
+
+    first_purchase_on = property(lambda self: self.statistics.first_purchase_on)
+    last_purchase_on = property(lambda self: self.statistics.last_purchase_on)
+    purchase_days = property(lambda self: self.statistics.purchase_days)
+    revenue = property(lambda self: self.statistics.revenue)
+    margin = property(lambda self: self.statistics.margin)
+    cycle_days = property(lambda self: self.statistics.cycle_days)
+    status = property(lambda self: self.statistics.status)
+    due_on = property(lambda self: self.statistics.due_on)
+
+    def get_status_display(self) -> str:
+        return self.statistics.get_status_display()
 
     def days_since_last_purchase(self, as_of: dt.date) -> int | None:
         if self.last_purchase_on is None:
@@ -171,6 +173,62 @@ class Client(models.Model):
         return (as_of - self.last_purchase_on).days - int(flag_after * self.cycle_days)
 
 
+class ClientStats(models.Model):
+    """A client's purchase statistics, maintained set-wise by ``clients.stats`` (never by hand).
+
+    One row per client: every path that creates clients creates their rows (a client saved
+    through the ORM gets one from ``clients.signals``; set-wise inserts add theirs), and
+    ``rebuild_stats`` writes the whole table afresh.
+    """
+
+    client = models.OneToOneField(
+        Client,
+        verbose_name=_("client"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="stats",
+    )
+    first_purchase_on = models.DateField(_("first purchase"), null=True, blank=True)
+    last_purchase_on = models.DateField(_("last purchase"), null=True, blank=True)
+    purchase_days = models.PositiveIntegerField(_("purchase days"), default=0)
+    revenue = models.DecimalField(_("revenue"), max_digits=14, decimal_places=2, default=0)
+    margin = models.DecimalField(_("margin"), max_digits=14, decimal_places=2, default=0)
+    cycle_days = models.FloatField(_("cycle, days"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NONE
+    )
+    due_on = models.DateField(_("status due on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("client statistics")
+        verbose_name_plural = _("client statistics")
+        # Only the one the engine needs (the nightly range scan on due_on): every index here
+        # is rebuilt by a full rebuild_stats, and lists filter on these columns through the
+        # client rows they page over anyway.
+        indexes = [models.Index(fields=["due_on"], name="clientstats_due_on")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purchase_days__gte=0), name="clientstats_purchase_days_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_purchase_on__isnull=True)
+                | Q(last_purchase_on__isnull=True)
+                | Q(first_purchase_on__lte=F("last_purchase_on")),
+                name="clientstats_first_lte_last",
+            ),
+            models.CheckConstraint(
+                condition=Q(cycle_days__isnull=True) | Q(cycle_days__gt=0),
+                name="clientstats_cycle_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="clientstats_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.status}"
+
+
 class Transaction(models.Model):
     """One line of a client's purchase history.
 
@@ -179,12 +237,16 @@ class Transaction(models.Model):
     A negative amount is a return and a zero amount is stored too; neither is a purchase day.
     """
 
-    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="transactions")
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="transactions"
+    )
     identity = models.CharField(_("identity"), max_length=200, unique=True)
     external_id = models.CharField(_("transaction id"), max_length=64, blank=True)
     date = models.DateField(_("date"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
-    margin = models.DecimalField(_("margin"), max_digits=14, decimal_places=2, null=True, blank=True)
+    margin = models.DecimalField(
+        _("margin"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     promo_code = models.CharField(_("promo code"), max_length=40, blank=True)
     import_job = models.ForeignKey(
         "clients.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -222,7 +284,9 @@ class ImportJob(models.Model):
         FAILED = "failed", _("Failed")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.UPLOADED)
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.UPLOADED
+    )
     file = models.FileField(_("file"), upload_to="imports/%Y/%m/", blank=True)
     original_name = models.CharField(_("file name"), max_length=255, blank=True)
     options = models.JSONField(_("options"), default=dict, blank=True)

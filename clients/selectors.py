@@ -13,13 +13,15 @@ from clients.models import Client, Transaction
 
 def client_list(*, filters: dict[str, Any] | None, user: Any) -> ClientFilter:
     """The filterset over the clients ``user`` may see; ``.qs`` is the filtered list."""
-    queryset = Client.objects.visible_to(user).select_related("segment", "manager")
+    queryset = Client.objects.visible_to(user).select_related("segment", "manager", "stats")
     return ClientFilter(filters or {}, queryset=queryset)
 
 
 def client_get(*, client_id: int, user: Any) -> Client:
     """The client, or 404 when it does not exist or ``user`` may not see it."""
-    return get_object_or_404(Client.objects.visible_to(user).select_related("segment", "manager"), pk=client_id)
+    return get_object_or_404(
+        Client.objects.visible_to(user).select_related("segment", "manager", "stats"), pk=client_id
+    )
 
 
 def client_transactions(*, client: Client) -> QuerySet[Transaction]:

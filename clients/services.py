@@ -398,13 +398,15 @@ def _write_clients(cursor, staging: Staging, result: ImportResult) -> list[int]:
     cursor.execute(
         f"""INSERT INTO clients_client ({names}) SELECT {selects} FROM {staging.name} AS s
             WHERE NOT EXISTS (SELECT 1 FROM clients_client AS c WHERE c.external_id = s.client)
-            ORDER BY s.line""",  # noqa: S608
+            ORDER BY s.line RETURNING id""",  # noqa: S608
         params,
     )
-    result.created = max(cursor.rowcount, 0)
+    created = [row[0] for row in cursor.fetchall()]
+    result.created = len(created)
     result.updated = len(updated)
     result.unchanged = result.rows - result.created - result.updated
-    return updated
+    # The new clients' statistics rows are written by the refresh that follows.
+    return updated + created
 
 
 def _write_transactions(

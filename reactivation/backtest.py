@@ -140,8 +140,12 @@ def policy_preview(*, policy: Policy, as_of: dt.date | None = None) -> PolicyPre
 
     as_of = as_of or timezone.localdate()
     rows = list(
-        Client.objects.filter(_segment_filter(policy), purchase_days__gt=0).values_list(
-            "pk", "first_purchase_on", "last_purchase_on", "purchase_days", "status"
+        Client.objects.filter(_segment_filter(policy), stats__purchase_days__gt=0).values_list(
+            "pk",
+            "stats__first_purchase_on",
+            "stats__last_purchase_on",
+            "stats__purchase_days",
+            "stats__status",
         )
     )
     if not rows:
@@ -177,8 +181,8 @@ def policy_preview(*, policy: Policy, as_of: dt.date | None = None) -> PolicyPre
             .annotate(last=Max("closed_on"))
             .values_list("client_id", "last")
         )
-        for client in Client.objects.filter(pk__in=candidates):
-            client.cycle_days = new_cycle[client.pk]
+        for client in Client.objects.filter(pk__in=candidates).select_related("stats"):
+            client.statistics.cycle_days = new_cycle[client.pk]
             if policy.segment_id is None:
                 context.policies[client.segment_id] = policy
             reason = exclusion_reason(

@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from calls.seed import demo_activity, seed_catalogue
-from clients.models import Client, Segment, Transaction
+from clients.models import Client, ClientStats, Segment, Transaction
 from reactivation.models import BusinessSettings, Policy
 from reactivation.roles import Role
 from reactivation.services.pipeline import pipeline_replay
@@ -53,16 +53,65 @@ USERS = [
 ]
 
 COMPANY_WORDS = [
-    "Альфа", "Вектор", "Гранит", "Дельта", "Импульс", "Кристалл", "Меридиан", "Норд", "Орион",
-    "Прогресс", "Радуга", "Сфера", "Технолайн", "Урал", "Феникс", "Эталон", "Юнона", "Янтарь",
-    "Сигма", "Полюс", "Парус", "Северстрой", "Бриз", "Вершина", "Горизонт", "Исток", "Калина",
+    "Альфа",
+    "Вектор",
+    "Гранит",
+    "Дельта",
+    "Импульс",
+    "Кристалл",
+    "Меридиан",
+    "Норд",
+    "Орион",
+    "Прогресс",
+    "Радуга",
+    "Сфера",
+    "Технолайн",
+    "Урал",
+    "Феникс",
+    "Эталон",
+    "Юнона",
+    "Янтарь",
+    "Сигма",
+    "Полюс",
+    "Парус",
+    "Северстрой",
+    "Бриз",
+    "Вершина",
+    "Горизонт",
+    "Исток",
+    "Калина",
 ]
 FORMS = ["ООО", "ИП", "АО", "ООО", "ООО"]
 LAST_NAMES = [
-    "Иванов", "Петров", "Сидоров", "Козлов", "Новиков", "Морозов", "Волков", "Лебедев",
-    "Семёнов", "Егоров", "Павлов", "Степанов", "Николаев", "Орлов", "Андреев", "Макаров",
+    "Иванов",
+    "Петров",
+    "Сидоров",
+    "Козлов",
+    "Новиков",
+    "Морозов",
+    "Волков",
+    "Лебедев",
+    "Семёнов",
+    "Егоров",
+    "Павлов",
+    "Степанов",
+    "Николаев",
+    "Орлов",
+    "Андреев",
+    "Макаров",
 ]
-FIRST_NAMES = ["Алексей", "Сергей", "Андрей", "Ирина", "Ольга", "Наталья", "Павел", "Татьяна", "Юлия", "Игорь"]
+FIRST_NAMES = [
+    "Алексей",
+    "Сергей",
+    "Андрей",
+    "Ирина",
+    "Ольга",
+    "Наталья",
+    "Павел",
+    "Татьяна",
+    "Юлия",
+    "Игорь",
+]
 
 
 @dataclass
@@ -78,7 +127,8 @@ def demo_users() -> list[tuple[str, str, str]]:
     made = []
     for username, first, last, role in USERS:
         user, created = User.objects.get_or_create(
-            username=username, defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"}
+            username=username,
+            defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"},
         )
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -94,7 +144,9 @@ def demo_users() -> list[tuple[str, str, str]]:
 def _name(rng: np.random.Generator, index: int) -> str:
     if rng.random() < 0.7:
         return f"{FORMS[rng.integers(len(FORMS))]} «{COMPANY_WORDS[rng.integers(len(COMPANY_WORDS))]}-{index}»"
-    return f"{LAST_NAMES[rng.integers(len(LAST_NAMES))]} {FIRST_NAMES[rng.integers(len(FIRST_NAMES))]}"
+    return (
+        f"{LAST_NAMES[rng.integers(len(LAST_NAMES))]} {FIRST_NAMES[rng.integers(len(FIRST_NAMES))]}"
+    )
 
 
 def _purchase_days(rng: np.random.Generator, spec: SegmentSpec, start: int, end: int) -> list[int]:
@@ -158,8 +210,11 @@ def demo_create(*, clients: int = 3000, seed: int = 1, today: dt.date) -> DemoRe
             amount = round(float(spec.check * rng.lognormal(0, 0.35)), 2)
             rows.append((len(new_clients) - 1, offset, amount, spec.margin_rate))
             if rng.random() < 0.02:  # now and then part of a purchase comes back
-                rows.append((len(new_clients) - 1, offset + 3, -round(amount * 0.3, 2), spec.margin_rate))
+                rows.append(
+                    (len(new_clients) - 1, offset + 3, -round(amount * 0.3, 2), spec.margin_rate)
+                )
     Client.objects.bulk_create(new_clients, batch_size=2000)
+    ClientStats.objects.bulk_create([ClientStats(client=c) for c in new_clients], batch_size=2000)
     transactions = []
     repeats: dict[tuple, int] = {}
     for client_index, offset, amount, margin_rate in rows:

@@ -9,7 +9,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from clients.models import Client, Segment, Transaction
+from clients.models import Client, ClientStats, Segment, Transaction
 from reactivation.models import Case, OfferTemplate
 
 PASSWORD = "correct-horse-battery"
@@ -55,6 +55,27 @@ class ClientFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda c: f"{c.external_id.lower()}@example.com")
     segment = None
     manager = None
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Statistics given by name (``status="lost"``, ``cycle_days=30``...) go to the
+        client's statistics row, as if the engine had computed them."""
+        stats = {name: kwargs.pop(name) for name in STATS_FIELDS if name in kwargs}
+        client = super()._create(model_class, *args, **kwargs)
+        if stats:
+            ClientStats.objects.filter(client=client).update(**stats)
+            client.refresh_from_db()
+        return client
+
+
+STATS_FIELDS = [field.name for field in ClientStats._meta.concrete_fields if not field.primary_key]
+
+
+def set_stats(client: Client, **values) -> Client:
+    """Give ``client`` these statistics (as if the engine had computed them) and reload it."""
+    ClientStats.objects.update_or_create(client=client, defaults=values)
+    client.refresh_from_db()
+    return client
 
 
 class TransactionFactory(factory.django.DjangoModelFactory):

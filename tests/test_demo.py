@@ -23,11 +23,11 @@ def snapshot() -> dict:
                 "phone",
                 "segment__code",
                 "manager__username",
-                "purchase_days",
-                "revenue",
-                "status",
-                "cycle_days",
-                "due_on",
+                "stats__purchase_days",
+                "stats__revenue",
+                "stats__status",
+                "stats__cycle_days",
+                "stats__due_on",
             )
         ),
         "transactions": list(
@@ -81,15 +81,15 @@ def test_demo_is_a_believable_business():
     first = Transaction.objects.order_by("date").first().date
     last = Transaction.objects.order_by("-date").first().date
     assert (last - first) > dt.timedelta(days=2 * 365)
-    statuses = set(Client.objects.values_list("status", flat=True))
+    statuses = set(Client.objects.values_list("stats__status", flat=True))
     assert {"active", "sleeping", "lost"} <= statuses
     # Segments really have different rhythms.
     from django.db.models import Avg
 
     cycles = dict(
-        Client.objects.filter(purchase_days__gt=2)
+        Client.objects.filter(stats__purchase_days__gt=2)
         .values_list("segment__code")
-        .annotate(Avg("cycle_days"))
+        .annotate(Avg("stats__cycle_days"))
     )
     assert cycles["furniture"] > 5 * cycles["coffee"]
     # Some returns are there too, and they are not purchases.

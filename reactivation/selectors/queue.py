@@ -70,7 +70,7 @@ def _ordered(queryset: QuerySet[Case], today: dt.date, start: dt.date) -> QueryS
 
 
 def _rows(queryset: QuerySet[Case]) -> QuerySet[Case]:
-    return queryset.select_related("client", "client__segment", "assigned_to")
+    return queryset.select_related("client", "client__segment", "client__stats", "assigned_to")
 
 
 @dataclass
@@ -270,7 +270,7 @@ def case_get(*, case_id: int, user: Any) -> Case:
     """The case, or 404 when it does not exist or ``user`` may not see it."""
     return get_object_or_404(
         Case.objects.visible_to(user).select_related(
-            "client", "client__segment", "client__manager", "assigned_to"
+            "client", "client__segment", "client__stats", "client__manager", "assigned_to"
         ),
         pk=case_id,
     )
@@ -279,7 +279,7 @@ def case_get(*, case_id: int, user: Any) -> Case:
 def case_get_to_claim(*, case_id: int, user: Any) -> Case:
     """The case ``user`` asks to claim: one they may see, or one that was in their pool until
     a colleague took it a moment ago, so that they are told so instead of shown a 404."""
-    related = ("client", "client__segment", "client__manager", "assigned_to")
+    related = ("client", "client__segment", "client__stats", "client__manager", "assigned_to")
     case = Case.objects.visible_to(user).select_related(*related).filter(pk=case_id).first()
     if case is not None:
         return case

@@ -29,7 +29,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Avg, Count, Max, Q
 
-from clients.models import Client
+from clients.models import Client, ClientStats
 from reactivation import rules
 from reactivation.models import (
     BusinessSettings,
@@ -77,7 +77,7 @@ def measure_yearly_churn(*, as_of: dt.date) -> float:
     """Of the clients who bought in the year before last, the share with no purchase since."""
     year_ago = as_of - dt.timedelta(days=365)
     two_years_ago = as_of - dt.timedelta(days=730)
-    counts = Client.objects.aggregate(
+    counts = ClientStats.objects.aggregate(
         churned=Count(
             "pk", filter=Q(last_purchase_on__gt=two_years_ago, last_purchase_on__lte=year_ago)
         ),
@@ -189,8 +189,8 @@ def cases_open_for_lost(
         return result
     context = context or gate_context(as_of=as_of)
     clients = list(
-        Client.objects.filter(pk__in=client_ids, status="lost")
-        .select_related("segment")
+        Client.objects.filter(pk__in=client_ids, stats__status="lost")
+        .select_related("segment", "stats")
         .order_by("pk")
     )
     open_ids = set(

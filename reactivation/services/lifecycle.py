@@ -107,7 +107,9 @@ def cases_close_won_back(*, as_of: dt.date, client_ids: list[int] | None = None)
         date__lte=as_of,
     ).order_by("date", "pk")
     cases = Case.objects.filter(
-        status=Case.Status.OPEN, client__last_purchase_on__gte=F("opened_on"), opened_on__lte=as_of
+        status=Case.Status.OPEN,
+        client__stats__last_purchase_on__gte=F("opened_on"),
+        opened_on__lte=as_of,
     )
     if client_ids is not None:
         cases = cases.filter(client_id__in=client_ids)

@@ -99,9 +99,11 @@ def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
     for segment_id in segment_ids:
         rows[segment_id] = {}
 
-    for item in Client.objects.values("segment_id", "status").annotate(n=Count("pk")).order_by():
-        field = item["status"] if item["status"] != Status.NONE else "no_purchases"
-        rows[item["segment_id"]][field] = item["n"]
+    statuses = Client.objects.values("segment_id", "stats__status").annotate(n=Count("pk"))
+    for item in statuses.order_by():
+        status = item["stats__status"] or Status.NONE
+        field = status if status != Status.NONE else "no_purchases"
+        rows[item["segment_id"]][field] = rows[item["segment_id"]].get(field, 0) + item["n"]
 
     day = Transaction.objects.filter(date=as_of).values("client__segment_id").order_by()
     for item in day.annotate(
@@ -111,7 +113,7 @@ def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
             revenue=item["revenue"] or Decimal(0), purchases=item["buyers"], buyers=item["buyers"]
         )
     for item in (
-        Client.objects.filter(first_purchase_on=as_of)
+        Client.objects.filter(stats__first_purchase_on=as_of)
         .values("segment_id")
         .annotate(n=Count("pk"))
         .order_by()
@@ -176,7 +178,7 @@ def cohorts_refresh(*, start: dt.date, end: dt.date) -> int:
     next_month = (last_month + dt.timedelta(days=32)).replace(day=1)
     counts = (
         Transaction.objects.filter(amount__gt=0, date__gte=first_month, date__lt=next_month)
-        .annotate(month=TruncMonth("date"), cohort=TruncMonth("client__first_purchase_on"))
+        .annotate(month=TruncMonth("date"), cohort=TruncMonth("client__stats__first_purchase_on"))
         .values("cohort", "month", "client__segment_id")
         .annotate(n=Count("client_id", distinct=True))
         .order_by()
@@ -238,20 +240,21 @@ def value_snapshot_write(*, as_of: dt.date) -> int:
     groups: dict[tuple, _Group] = defaultdict(_Group)
     fields = (
         "segment_id",
-        "status",
+        "stats__status",
         "abc_class",
-        "revenue",
-        "margin",
-        "purchase_days",
-        "cycle_days",
-        "first_purchase_on",
-        "last_purchase_on",
+        "stats__revenue",
+        "stats__margin",
+        "stats__purchase_days",
+        "stats__cycle_days",
+        "stats__first_purchase_on",
+        "stats__last_purchase_on",
     )
     modelled: dict[int, list[tuple[tuple, int, int, int]]] = defaultdict(list)
     for segment_id, status, abc, revenue, margin, days, cycle, first, last in (
         Client.objects.order_by().values_list(*fields).iterator(chunk_size=5000)
     ):
-        key = (segment_id, status, abc or "")
+        key = (segment_id, status or Status.NONE, abc or "")
+        days = days or 0
         group = groups[key]
         group.clients += 1
         group.revenue += revenue or 0

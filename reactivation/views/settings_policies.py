@@ -36,9 +36,9 @@ def settings_policies(request: HttpRequest) -> HttpResponse:
         row["segment"]: row
         for row in Client.objects.values("segment").annotate(
             total=Count("pk"),
-            active=Count("pk", filter=Q(status="active")),
-            sleeping=Count("pk", filter=Q(status="sleeping")),
-            lost=Count("pk", filter=Q(status="lost")),
+            active=Count("pk", filter=Q(stats__status="active")),
+            sleeping=Count("pk", filter=Q(stats__status="sleeping")),
+            lost=Count("pk", filter=Q(stats__status="lost")),
         )
     }
     rows = [

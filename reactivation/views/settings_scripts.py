@@ -120,14 +120,14 @@ def settings_script_edit(request: HttpRequest, script_id: int) -> HttpResponse:
 
 
 def _preview_client(query: str) -> Client | None:
-    clients = Client.objects.all()
+    clients = Client.objects.select_related("stats")
     if query:
         return (
             clients.filter(external_id=query).first()
             or clients.filter(name__icontains=query).order_by("pk").first()
         )
     return (
-        clients.filter(status=Status.LOST).order_by("-last_purchase_on", "pk").first()
+        clients.filter(stats__status=Status.LOST).order_by("-stats__last_purchase_on", "pk").first()
         or clients.order_by("pk").first()
     )
 

@@ -342,7 +342,7 @@ def test_returns_and_zero_amounts_are_stored_but_are_not_purchase_days(tmp_path)
 def test_statuses_are_current_when_the_import_finishes(tmp_path):
     text = "client;date;amount\nRECENT;2026-02-25;10\nGONE;2025-01-01;10\n"
     services.transactions_import(path=write(tmp_path, text))
-    statuses = dict(Client.objects.values_list("external_id", "status"))
+    statuses = dict(Client.objects.values_list("external_id", "stats__status"))
     assert statuses == {"RECENT": Status.ACTIVE, "GONE": Status.LOST}
     assert Client.objects.get(external_id="RECENT").due_on is not None
 

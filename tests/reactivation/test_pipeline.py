@@ -48,7 +48,9 @@ def state() -> dict:
     """Every row the pipeline writes, for comparing two runs."""
     return {
         "clients": list(
-            Client.objects.order_by("pk").values_list("pk", "status", "due_on", "cycle_days")
+            Client.objects.order_by("pk").values_list(
+                "pk", "stats__status", "stats__due_on", "stats__cycle_days"
+            )
         ),
         "cases": list(
             Case.objects.order_by("pk").values_list(
@@ -84,7 +86,7 @@ def test_a_run_re_statuses_due_clients_and_opens_cases_for_the_newly_lost():
     assert run.state == "done"
     assert run.steps_done == pipeline.STEPS
     assert DailySnapshot.objects.filter(as_of=D).exists()
-    assert not Client.objects.filter(due_on__lte=D).exists()
+    assert not Client.objects.filter(stats__due_on__lte=D).exists()
 
 
 @pytest.mark.django_db
@@ -156,13 +158,13 @@ def test_a_chunk_that_fails_leaves_its_clients_due_for_the_rerun():
         with pytest.raises(RuntimeError):
             pipeline.nightly_run(as_of=D)
     # The chunk's re-status rolled back with it: nobody lost, everybody still due.
-    assert Client.objects.filter(due_on__lte=D).count() == 3
+    assert Client.objects.filter(stats__due_on__lte=D).count() == 3
     assert not Case.objects.exists()
 
     pipeline.nightly_run(as_of=D)
 
     assert Case.objects.count() == 2
-    assert not Client.objects.filter(due_on__lte=D).exists()
+    assert not Client.objects.filter(stats__due_on__lte=D).exists()
 
 
 @contextlib.contextmanager
@@ -367,7 +369,7 @@ def test_rebuild_stats_command_opens_no_cases_and_refuses_a_bad_date(capsys):
     base()
     call_command("rebuild_stats", "--as-of", D.isoformat())
     assert "clients changed" in capsys.readouterr().out
-    assert Client.objects.filter(status="lost").count() == 3
+    assert Client.objects.filter(stats__status="lost").count() == 3
     assert not Case.objects.exists()
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("rebuild_stats", "--as-of", "yesterday")

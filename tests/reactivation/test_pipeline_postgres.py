@@ -75,7 +75,7 @@ def test_helpers_sharing_the_chunks_leave_no_duplicates_and_no_gaps():
     )
 
     assert sum(taken) == 90
-    assert not Client.objects.filter(due_on__lte=D).exists()
+    assert not Client.objects.filter(stats__due_on__lte=D).exists()
     assert sorted(Case.objects.values_list("client_id", flat=True)) == sorted(ids)
     run.refresh_from_db()
     assert run.counts["restatused"] == 90 and run.counts["cases_opened"] == 90

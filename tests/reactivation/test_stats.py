@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from clients.models import Client, Status
+from clients.models import Client, ClientStats, Status
 from clients.stats import (
     rebuild_stats,
     refresh_clients,
@@ -34,7 +34,8 @@ FIELDS = [
 
 
 def _rows() -> dict[int, tuple]:
-    return {row[0]: row[1:] for row in Client.objects.order_by("pk").values_list("pk", *FIELDS)}
+    stats = [f"stats__{name}" for name in FIELDS]
+    return {row[0]: row[1:] for row in Client.objects.order_by("pk").values_list("pk", *stats)}
 
 
 def _random_base(seed: int = 7, clients: int = 60) -> None:
@@ -74,7 +75,7 @@ def test_set_based_refresh_gives_the_same_rows_as_the_per_client_path():
     _random_base()
     refresh_clients_orm(client_ids=None, as_of=AS_OF)
     expected = _rows()
-    Client.objects.update(
+    ClientStats.objects.update(
         first_purchase_on=None,
         last_purchase_on=None,
         purchase_days=0,
@@ -98,8 +99,8 @@ def test_refresh_of_some_clients_leaves_the_others_alone():
     ids = list(Client.objects.order_by("pk").values_list("pk", flat=True))
     refresh_clients(client_ids=ids[:10], as_of=AS_OF)
     untouched = Client.objects.filter(pk__in=ids[10:])
-    assert set(untouched.values_list("status", flat=True)) == {Status.NONE}
-    assert set(untouched.values_list("purchase_days", flat=True)) == {0}
+    assert set(untouched.values_list("stats__status", flat=True)) == {Status.NONE}
+    assert set(untouched.values_list("stats__purchase_days", flat=True)) == {0}
 
     refresh_clients_orm(client_ids=ids[:10], as_of=AS_OF)  # nothing left to change
     assert refresh_clients(client_ids=ids[:10], as_of=AS_OF) == 0
@@ -186,15 +187,71 @@ def test_restatus_due_chunk_takes_only_due_clients_and_reports_transitions():
     _random_base(seed=13, clients=40)
     refresh_clients(client_ids=None, as_of=AS_OF)
     later = AS_OF + dt.timedelta(days=20)
-    due = set(Client.objects.filter(due_on__lte=later).values_list("pk", flat=True))
+    due = set(Client.objects.filter(stats__due_on__lte=later).values_list("pk", flat=True))
     assert due
 
     changes = restatus_due_chunk(as_of=later, limit=1000)
 
     assert {client_id for client_id, _old, _new in changes} == due
-    assert not Client.objects.filter(due_on__lte=later).exists()
+    assert not Client.objects.filter(stats__due_on__lte=later).exists()
     for client_id, old, new in changes:
         client = Client.objects.get(pk=client_id)
         assert client.status == new
         assert old in {"active", "sleeping"}
     assert restatus_due_chunk(as_of=later, limit=1000) == []
+
+
+def _schema() -> set[tuple[str, str]]:
+    """The statistics table's indexes and constraints, by name and definition (PostgreSQL)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'clients_clientstats'"
+        )
+        indexes = set(cursor.fetchall())
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'clients_clientstats'::regclass"
+        )
+        return indexes | {
+            (name, definition.replace(" NOT VALID", "")) for name, definition in cursor.fetchall()
+        }
+
+
+@pytest.mark.django_db
+def test_rebuild_gives_the_rows_of_the_write_path_and_keeps_the_tables_schema():
+    from django.db import connection
+
+    _random_base(seed=11, clients=40)
+    refresh_clients(client_ids=None, as_of=AS_OF)
+    expected = _rows()
+    schema = _schema() if connection.vendor == "postgresql" else None
+    ClientStats.objects.update(status=Status.NONE, due_on=None, purchase_days=0)
+    ClientStats.objects.filter(client_id__in=list(expected)[:5]).delete()  # rows go missing too
+
+    written = rebuild_stats(as_of=AS_OF)
+
+    assert _rows() == expected
+    assert ClientStats.objects.count() == Client.objects.count()
+    if schema is not None:
+        assert written == len(expected)
+        assert _schema() == schema  # the swapped-in table is the one the migrations made
+        # and it still guards its rows: a client's statistics go with the client.
+        client = Client.objects.order_by("pk").first()
+        client.delete()
+        assert not ClientStats.objects.filter(client_id=client.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_client_made_through_the_orm_has_an_empty_statistics_row():
+    client = ClientFactory()
+
+    stats = ClientStats.objects.get(client=client)
+    assert (stats.status, stats.purchase_days, stats.cycle_days, stats.due_on) == (
+        Status.NONE,
+        0,
+        None,
+        None,
+    )
+    assert client.status == Status.NONE

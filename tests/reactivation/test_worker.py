@@ -120,7 +120,7 @@ def test_a_worker_runs_the_pipeline_end_to_end_with_a_helper(broker):
     assert set(Case.objects.values_list("client_id", flat=True)) == ids
     assert Case.objects.count() == 40
     assert run_state()[1]["cases_opened"] == 40
-    assert not Client.objects.filter(due_on__lte=D).exists()
+    assert not Client.objects.filter(stats__due_on__lte=D).exists()
 
 
 def test_a_worker_killed_mid_run_and_the_rerun_leave_no_duplicates_and_no_gaps(broker):
@@ -139,7 +139,7 @@ def test_a_worker_killed_mid_run_and_the_rerun_leave_no_duplicates_and_no_gaps(b
     opened = Case.objects.count()
     assert 0 < opened < 150, "the kill must land mid-run"
     assert counts["cases_opened"] == opened  # the ledger counts only committed chunks
-    assert Client.objects.filter(due_on__lte=D).count() == 150 - counts["restatused"]
+    assert Client.objects.filter(stats__due_on__lte=D).count() == 150 - counts["restatused"]
 
     worker = start_worker()
     try:
@@ -151,4 +151,4 @@ def test_a_worker_killed_mid_run_and_the_rerun_leave_no_duplicates_and_no_gaps(b
     assert Case.objects.count() == 150
     assert set(Case.objects.values_list("client_id", flat=True)) == ids
     assert run_state()[1]["cases_opened"] == 150
-    assert not Client.objects.filter(due_on__lte=D).exists()
+    assert not Client.objects.filter(stats__due_on__lte=D).exists()

@@ -1,0 +1,22 @@
+"""Every client has a statistics row: the ORM's way of creating a client makes it here.
+
+Set-wise inserts (imports, the demo's bulk creation) add their rows themselves, and
+``clients.stats`` writes rows for any client that has none whenever it refreshes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from clients.models import Client, ClientStats
+
+
+@receiver(post_save, sender=Client, dispatch_uid="clients.client_stats_row")
+def client_stats_row(
+    sender: type[Client], instance: Client, created: bool, raw: bool, **kwargs: Any
+) -> None:
+    if created and not raw:
+        ClientStats.objects.get_or_create(client=instance)
