@@ -94,6 +94,9 @@ def _status_select(source: str, d: dict[str, str]) -> str:
     """SELECT id, the aggregates and the cycle, status and due_on computed from ``source`` (a
     relation with id, segment_id, first_on, last_on, days, revenue, margin) for as_of = %(as_of)s.
 
+    ``OFFSET 0`` keeps each level a subquery of its own, so the cycle and the days since are
+    computed once per client instead of once per place the outer levels use them.
+
     The arithmetic follows ``reactivation.rules`` operation for operation (same floating-point
     results): cycle = clamp((default x r + span) / (r + n - 1)), active while
     d <= sleeping_after x cycle, lost once d > flag_after x cycle, due the day after the threshold.
@@ -127,7 +130,9 @@ def _status_select(source: str, d: dict[str, str]) -> str:
                    END AS cycle
             FROM ({source}) x
             JOIN pol ON pol.seg = COALESCE(x.segment_id, 0)
+            OFFSET 0
         ) y
+        OFFSET 0
     ) z
     """
 
@@ -162,15 +167,22 @@ def _upsert_sql(select: str, d: dict[str, str], columns: list[tuple[str, str]]) 
         ON CONFLICT (client_id) DO UPDATE SET {sets} WHERE {changed}"""
 
 
-def _update_sql(select: str, d: dict[str, str], columns: list[tuple[str, str]]) -> str:
-    """Update ``columns`` of existing statistics rows from ``select`` where they changed."""
+def _update_sql(
+    select: str, d: dict[str, str], columns: list[tuple[str, str]], ids_filter: str = ""
+) -> str:
+    """Update ``columns`` of existing statistics rows from ``select`` where they changed.
+
+    ``ids_filter`` (the chunk's ids) is applied to the target rows too: without it PostgreSQL
+    joins the chunk to the whole table by a sequential scan, a cost that grows with the base.
+    """
     sets = ", ".join(f"{column} = n.{source}" for column, source in columns)
     changed = " OR ".join(
         f"{STATS_TABLE}.{column} {d['distinct']} n.{source}" for column, source in columns
     )
+    target = ids_filter.replace("{col}", f"{STATS_TABLE}.client_id")
     # SQLite's UPDATE ... FROM cannot alias the target table, so neither side does.
     return f"""WITH {POLICY_CTE} UPDATE {STATS_TABLE} SET {sets} FROM ({select}) n
-        WHERE {STATS_TABLE}.client_id = n.id AND ({changed})"""
+        WHERE {STATS_TABLE}.client_id = n.id {target} AND ({changed})"""
 
 
 def _aggregate_source(d: dict[str, str], *, ids_filter: str, until: bool) -> str:
@@ -289,6 +301,10 @@ def _rebuild_postgres(cursor, select: str, params: dict) -> int:
     table, new = STATS_TABLE, f"{STATS_TABLE}_new"
     cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'")
     cursor.execute("SET LOCAL jit = off")  # compiling costs more than it saves on this plan
+    # The planner's row counts for the small policy tables (never analysed by autovacuum at
+    # this size) decide whether a million clients are sorted to meet them or the four policy
+    # rows are hashed: count them first.
+    cursor.execute("ANALYZE clients_segment, reactivation_policy")
     # 1.
     cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
     cursor.execute(
@@ -360,9 +376,11 @@ def restatus_sql(*, client_ids: list[int] | None, as_of: dt.date) -> int:
             return _rowcount(cursor)
         changed = 0
         for chunk in _chunks(client_ids, CHUNK):
-            select = _status_select(_stored_source(ids_filter=_ids_clause(d, len(chunk))), d)
+            ids_filter = _ids_clause(d, len(chunk))
+            select = _status_select(_stored_source(ids_filter=ids_filter), d)
             cursor.execute(
-                _update_sql(select, d, STATUS_COLUMNS), {"as_of": as_of, **_ids_params(chunk)}
+                _update_sql(select, d, STATUS_COLUMNS, ids_filter),
+                {"as_of": as_of, **_ids_params(chunk)},
             )
             changed += _rowcount(cursor)
         return changed
@@ -383,32 +401,51 @@ def restatus_due_chunk(
     _ensure_default_policy()
     d = _dialect()
     with connection.cursor() as cursor:
-        lock = ""
         if connection.vendor == "postgresql":
-            lock = " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+            return _restatus_due_chunk_postgres(cursor, d, as_of, limit, skip_locked)
         cursor.execute(
             "SELECT client_id, status FROM clients_clientstats WHERE due_on <= %s"
-            " ORDER BY due_on, client_id LIMIT %s" + lock,
+            " ORDER BY due_on, client_id LIMIT %s",
             [as_of, limit],
         )
         old = dict(cursor.fetchall())
         if not old:
             return []
         ids = list(old)
-        select = _status_select(_stored_source(ids_filter=_ids_clause(d, len(ids))), d)
+        ids_filter = _ids_clause(d, len(ids))
+        select = _status_select(_stored_source(ids_filter=ids_filter), d)
         # Every claimed row changes (its new due_on lies after as_of), so a rerun skips it.
-        cursor.execute(_update_sql(select, d, STATUS_COLUMNS), {"as_of": as_of, **_ids_params(ids)})
         cursor.execute(
-            "SELECT client_id, status FROM clients_clientstats WHERE client_id "
-            + (
-                "= ANY(%s)"
-                if connection.vendor == "postgresql"
-                else "IN (" + ", ".join(["%s"] * len(ids)) + ")"
-            ),
-            [ids] if connection.vendor == "postgresql" else ids,
+            _update_sql(select, d, STATUS_COLUMNS, ids_filter)
+            + f" RETURNING {STATS_TABLE}.client_id, {STATS_TABLE}.status",
+            {"as_of": as_of, **_ids_params(ids)},
         )
-        new = dict(cursor.fetchall())
+        new = {**old, **dict(cursor.fetchall())}
     return [(client_id, old[client_id], new[client_id]) for client_id in ids]
+
+
+def _restatus_due_chunk_postgres(
+    cursor, d: dict[str, str], as_of: dt.date, limit: int, skip_locked: bool
+) -> list[tuple[int, str, str]]:
+    """The claim and the re-status in one statement: the claimed rows (a CTE that locks them)
+    are read once, and each comes back with its status before and after."""
+    lock = "FOR UPDATE SKIP LOCKED" if skip_locked else "FOR UPDATE"
+    due = f"""due AS (
+        SELECT client_id, status AS old_status FROM {STATS_TABLE}
+        WHERE due_on <= %(as_of)s ORDER BY due_on, client_id LIMIT %(limit)s {lock})"""
+    ids_filter = "AND {col} IN (SELECT client_id FROM due)"
+    select = _status_select(_stored_source(ids_filter=ids_filter), d)
+    sets = ", ".join(f"{column} = n.{source}" for column, source in STATUS_COLUMNS)
+    # Every claimed row changes (its new due_on lies after as_of), so a rerun skips it.
+    cursor.execute(
+        f"""WITH {POLICY_CTE}, {due}
+            UPDATE {STATS_TABLE} AS t SET {sets}
+            FROM ({select}) n JOIN due ON due.client_id = n.id
+            WHERE t.client_id = n.id
+            RETURNING t.client_id, due.old_status, t.status""",
+        {"as_of": as_of, "limit": limit},
+    )
+    return sorted(cursor.fetchall())
 
 
 # --- The reference path: one client at a time in Python -------------------------------------
