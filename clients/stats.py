@@ -55,6 +55,7 @@ def _dialect() -> dict[str, str]:
             "least": "LEAST",
             "distinct": "IS DISTINCT FROM",
             "ids": "= ANY(%s)",
+            "fence": "OFFSET 0",
         }
     return {
         "days": "CAST(julianday({a}) - julianday({b}) AS integer)",
@@ -63,6 +64,7 @@ def _dialect() -> dict[str, str]:
         "least": "MIN",
         "distinct": "IS NOT",
         "ids": "IN ({marks})",
+        "fence": "LIMIT -1 OFFSET 0",
     }
 
 
@@ -94,7 +96,7 @@ def _status_select(source: str, d: dict[str, str]) -> str:
     """SELECT id, the aggregates and the cycle, status and due_on computed from ``source`` (a
     relation with id, segment_id, first_on, last_on, days, revenue, margin) for as_of = %(as_of)s.
 
-    ``OFFSET 0`` keeps each level a subquery of its own, so the cycle and the days since are
+    The ``OFFSET 0`` fences keep each level a subquery of its own, so the cycle and the days since are
     computed once per client instead of once per place the outer levels use them.
 
     The arithmetic follows ``reactivation.rules`` operation for operation (same floating-point
@@ -130,9 +132,9 @@ def _status_select(source: str, d: dict[str, str]) -> str:
                    END AS cycle
             FROM ({source}) x
             JOIN pol ON pol.seg = COALESCE(x.segment_id, 0)
-            OFFSET 0
+            {d["fence"]}
         ) y
-        OFFSET 0
+        {d["fence"]}
     ) z
     """
 
