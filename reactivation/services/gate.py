@@ -40,6 +40,7 @@ from reactivation.models import (
     QueueExclusion,
 )
 from reactivation.policies import policy_for_segments
+from reactivation.services import bulk
 
 # Below this many clients in the measurement the churn says nothing: assume this one.
 DEFAULT_YEARLY_CHURN = 0.3
@@ -236,12 +237,14 @@ def cases_open_for_lost(
                 priority=priority,
             )
         )
-    QueueExclusion.objects.bulk_create(exclusions, ignore_conflicts=True)
+    bulk.insert_new(exclusions, returning="id")
     # A concurrent opener that got there first makes the partial unique index skip the row.
-    Case.objects.bulk_create(cases, ignore_conflicts=True)
-    made = Case.objects.filter(
-        client_id__in=[c.client_id for c in cases], opened_on=as_of, status=Case.Status.OPEN
-    )
-    result.opened = made.filter(is_control=False).count()
-    result.control = made.filter(is_control=True).count()
+    controls = bulk.insert_new(cases, returning="is_control")
+    if controls is None:  # SQLite: count what is there (one writer at a time)
+        made = Case.objects.filter(
+            client_id__in=[c.client_id for c in cases], opened_on=as_of, status=Case.Status.OPEN
+        )
+        controls = list(made.values_list("is_control", flat=True))
+    result.control = sum(1 for is_control in controls if is_control)
+    result.opened = len(controls) - result.control
     return result

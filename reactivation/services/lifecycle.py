@@ -21,11 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Subquery
 
 from calls.models import Call
-from clients.models import Transaction
-from reactivation.models import Case, Offer, Policy
+from clients.models import Client, Transaction
+from reactivation.models import Case, Offer
 from reactivation.policies import policy_for_segments
 
 
@@ -140,12 +140,22 @@ def cases_close_won_back(*, as_of: dt.date, client_ids: list[int] | None = None)
     )
     if client_ids is not None:
         cases = cases.filter(client_id__in=client_ids)
-    rows = cases.order_by().annotate(
-        won_id=Subquery(first_purchase.values("pk")[:1]),
-        won_on=Subquery(first_purchase.values("date")[:1]),
-        **_credit_subqueries(),
-    ).values_list(
-        "pk", "is_control", "won_id", "won_on", "credit_manager", "credit_version", "credit_reason"
+    rows = (
+        cases.order_by()
+        .annotate(
+            won_id=Subquery(first_purchase.values("pk")[:1]),
+            won_on=Subquery(first_purchase.values("date")[:1]),
+            **_credit_subqueries(),
+        )
+        .values_list(
+            "pk",
+            "is_control",
+            "won_id",
+            "won_on",
+            "credit_manager",
+            "credit_version",
+            "credit_reason",
+        )
     )
     with _lookups_by_key():
         rows = list(rows)
@@ -173,27 +183,41 @@ def cases_close_won_back(*, as_of: dt.date, client_ids: list[int] | None = None)
     return counts
 
 
-def _policy_scope(policy: Policy, policies: dict[int | None, Policy]) -> Q:
-    if policy.segment_id is not None:
-        return Q(client__segment_id=policy.segment_id)
-    own = [segment_id for segment_id in policies if segment_id is not None]
-    return Q(client__segment__isnull=True) | ~Q(client__segment_id__in=own)
-
-
 @transaction.atomic
 def cases_expire(*, as_of: dt.date) -> LifecycleCounts:
-    """Open cases past their policy's lifetime: ``expired``; control cases: ``control``."""
+    """Open cases past their policy's lifetime: ``expired``; control cases: ``control``.
+
+    Read from the cases' side: the open cases old enough for the shortest lifetime, then their
+    clients' segments by key. (Scoping each policy by segment in SQL let PostgreSQL walk every
+    client to find the few cases of the default policy, a cost that grew with the base.)
+    """
     counts = LifecycleCounts()
     policies = policy_for_segments()
-    for policy in policies.values():
-        cutoff = as_of - dt.timedelta(days=policy.case_lifetime_days)
-        stale = Case.objects.filter(
-            _policy_scope(policy, policies), status=Case.Status.OPEN, opened_on__lt=cutoff
+    shortest = min(policy.case_lifetime_days for policy in policies.values())
+    candidates = list(
+        Case.objects.filter(
+            status=Case.Status.OPEN, opened_on__lt=as_of - dt.timedelta(days=shortest)
         )
-        counts.cases_expired += stale.filter(is_control=False).update(
-            status=Case.Status.EXPIRED, closed_on=as_of, next_call_on=None
-        )
-        counts.control_closed += stale.filter(is_control=True).update(
-            status=Case.Status.CONTROL, closed_on=as_of
-        )
+        .order_by()
+        .values_list("pk", "client_id", "opened_on", "is_control")
+    )
+    if not candidates:
+        return counts
+    segment_of = dict(
+        Client.objects.filter(pk__in={client_id for _pk, client_id, _on, _c in candidates})
+        .order_by()
+        .values_list("pk", "segment_id")
+    )
+    expired, control = [], []
+    for pk, client_id, opened_on, is_control in candidates:
+        policy = policies.get(segment_of.get(client_id)) or policies[None]
+        if opened_on < as_of - dt.timedelta(days=policy.case_lifetime_days):
+            (control if is_control else expired).append(pk)
+    open_cases = Case.objects.filter(status=Case.Status.OPEN)
+    counts.cases_expired = open_cases.filter(pk__in=expired).update(
+        status=Case.Status.EXPIRED, closed_on=as_of, next_call_on=None
+    )
+    counts.control_closed = open_cases.filter(pk__in=control).update(
+        status=Case.Status.CONTROL, closed_on=as_of
+    )
     return counts
