@@ -263,3 +263,24 @@ def test_next_case_follows_the_week_order_and_skips_later_call_backs(alice, logi
     )
     assert client.get("/queue/next/")["Location"] == "/queue/"
     assert _ids(client.get("/queue/")) == [later.pk]
+
+
+def test_the_class_filter_ranks_classes_as_the_list_order_does(alice):
+    from django.db.models import Value
+    from django.db.models.lookups import Exact
+
+    from reactivation.filters import ABC_RANK
+    from reactivation.models import abc_order_expression
+
+    for abc in ("A", "B", "C"):
+        open_case(manager=alice, abc_class=abc)
+    for abc, rank in ABC_RANK.items():
+        ranked = Case.objects.filter(Exact(abc_order_expression(), Value(rank)))
+        assert list(ranked.values_list("abc_class", flat=True)) == [abc]
+
+
+def test_the_pool_filters_by_class_in_its_order(alice, login):
+    best = open_case(abc_class="B", priority=0.9)
+    second = open_case(abc_class="B", priority=0.2)
+    open_case(abc_class="A", priority=0.5)
+    assert _ids(login(alice).get("/queue/pool/", {"abc_class": "B"})) == [best.pk, second.pk]
