@@ -6,7 +6,10 @@ Two synthetic bases live side by side: the baseline (10k clients, 100k transacti
 cases) in ``<DATABASE_URL name>_base`` (created and migrated when missing) and the scale base
 (default 1M clients, 10M transactions, 50k open cases) in the DATABASE_URL database. Both are
 emptied and loaded (``PAGES_BENCH_REUSE=1`` keeps bases that already have the right number of
-clients). One manager's pages are then served in-process through Django's test client (the
+clients). On both, every third open assigned case gets a call-back date from a week ago to a
+week ahead and every reached call a reason, so that each bucket of the week (call-backs today,
+overdue, this week, later) and each filter has rows; this follows today's date and is redone on
+a kept base. One manager's pages are then served in-process through Django's test client (the
 whole server side: middleware, session, queries, templates), alternating between the two bases
 request by request, so that both see the same machine load; the case page walks through
 different cases of that manager's week. For each page: the median and p95 server time and the
@@ -56,6 +59,42 @@ def _seed_activity(as_of: dt.date) -> None:
         cursor.execute("ANALYZE calls_call")
 
 
+def _schedule_call_backs(as_of: dt.date) -> None:
+    """Give every third open, assigned case a call-back date from a week ago to a week ahead
+    (a fifteenth of them today), and a reason to every reached call, as a week of calling
+    leaves them, so that every bucket of the week and every filter has rows. Set-wise and
+    idempotent for a date; run on a kept base too, since the dates follow today."""
+    from django.db import connection
+
+    from calls.models import Reason
+
+    reasons = list(Reason.objects.order_by("position", "id").values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE reactivation_case c
+            SET next_call_on = v.next_call_on
+            FROM (
+                SELECT id, CASE WHEN id %% 3 = 0
+                                THEN %s::date + ((id / 3) %% 15 - 7)::int END AS next_call_on
+                FROM reactivation_case
+                WHERE status = 'open' AND assigned_to_id IS NOT NULL AND NOT is_control
+            ) v
+            WHERE c.id = v.id AND c.next_call_on IS DISTINCT FROM v.next_call_on
+            """,
+            [as_of],
+        )
+        cursor.execute(
+            """
+            UPDATE calls_call SET reason_id = (%s::bigint[])[1 + id %% %s]
+            WHERE outcome = 'reached' AND reason_id IS NULL
+            """,
+            [reasons, len(reasons)],
+        )
+        cursor.execute("VACUUM ANALYZE reactivation_case")
+        cursor.execute("VACUUM ANALYZE calls_call")
+
+
 def _use_database(name: str) -> None:
     from django.db import connection
 
@@ -92,7 +131,9 @@ def _prepare(size: dict[str, int], as_of: dt.date, log: Any) -> dict[str, Any]:
     from django.test import Client
 
     from benchmarks.synth import load_synthetic_base
+    from calls.models import Reason
     from clients.models import Client as Customer
+    from clients.models import Segment
     from reactivation.models import Case
     from reactivation.selectors.queue import queue_list
 
@@ -111,6 +152,7 @@ def _prepare(size: dict[str, int], as_of: dt.date, log: Any) -> dict[str, Any]:
         )
         _seed_activity(as_of)
         log(f"loaded in {summary.seconds}s")
+    _schedule_call_backs(as_of)
     row = (
         Case.objects.filter(status="open", assigned_to__isnull=False)
         .values("assigned_to")
@@ -123,12 +165,21 @@ def _prepare(size: dict[str, int], as_of: dt.date, log: Any) -> dict[str, Any]:
     client.force_login(manager, backend="django.contrib.auth.backends.ModelBackend")
     week = queue_list(user=manager, filters=None, today=as_of).queryset
     case_ids = list(week.values_list("pk", flat=True)[:50])
+    segment = Segment.objects.order_by("pk").values_list("pk", flat=True).first()
+    reason = Reason.objects.order_by("position", "pk").values_list("pk", flat=True).first()
     return {
         "client": client,
         "open_cases_of_manager": row["n"],
         "urls": {
             "queue": ["/queue/"],
             "queue_filtered": ["/queue/?status=", "/queue/?offer=none", "/queue/?page=2"],
+            "queue_filtered_more": [
+                "/queue/?abc_class=B",
+                f"/queue/?segment={segment}",
+                "/queue/?status=declined",
+                "/queue/?page=3",
+            ],
+            "queue_reason": [f"/queue/?reason={reason}"],
             "pool": ["/queue/pool/"],
             "case": [f"/cases/{pk}/" for pk in case_ids],
         },

@@ -237,10 +237,14 @@ class Transaction(models.Model):
     A negative amount is a return and a zero amount is stored too; neither is a purchase day.
     """
 
+    # The (client, date) index serves every lookup by client: no separate one on client alone.
     client = models.ForeignKey(
-        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="transactions"
+        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="transactions",
+        db_index=False,
     )
-    identity = models.CharField(_("identity"), max_length=200, unique=True)
+    # Unique by a constraint (Meta) rather than unique=True, which would add a second index
+    # for LIKE queries that nothing runs.
+    identity = models.CharField(_("identity"), max_length=200)
     external_id = models.CharField(_("transaction id"), max_length=64, blank=True)
     date = models.DateField(_("date"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
@@ -248,8 +252,11 @@ class Transaction(models.Model):
         _("margin"), max_digits=14, decimal_places=2, null=True, blank=True
     )
     promo_code = models.CharField(_("promo code"), max_length=40, blank=True)
+    # Which import wrote the row. Not indexed: nothing reads by it, and an index would cost
+    # every import; deleting an import job (admin only) scans the table once to clear it.
     import_job = models.ForeignKey(
-        "clients.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "clients.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -257,6 +264,10 @@ class Transaction(models.Model):
         ordering = ["-date", "-id"]
         verbose_name = _("transaction")
         verbose_name_plural = _("transactions")
+        constraints = [
+            # PostgreSQL's name for the unique constraint that unique=True used to create.
+            models.UniqueConstraint(fields=["identity"], name="clients_transaction_identity_key"),
+        ]
         indexes = [
             models.Index(fields=["client", "date"], name="transaction_client_date"),
             models.Index(fields=["date"], name="transaction_date"),

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import Call, Reason
 from clients.models import AbcClass, Segment
-from reactivation.models import Case, Offer
+from reactivation.models import Case, Offer, abc_order_expression
+
+# Each class's place in ``abc_order_expression``.
+ABC_RANK = {AbcClass.A: 0, AbcClass.B: 1, AbcClass.C: 2}
 
 WORKED_STATUSES = [
     (value, label) for value, label in Case.Status.choices if value != Case.Status.CONTROL
@@ -37,12 +41,22 @@ class PoolFilter(django_filters.FilterSet):
         empty_label=_("All segments"),
     )
     abc_class = django_filters.ChoiceFilter(
-        choices=AbcClass.choices, label=_("ABC class"), empty_label=_("Any class")
+        choices=AbcClass.choices,
+        label=_("ABC class"),
+        empty_label=_("Any class"),
+        method="filter_abc_class",
     )
 
     class Meta:
         model = Case
         fields = ["segment", "abc_class"]
+
+    def filter_abc_class(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Cases of this class, said twice: also as the class's rank in the list order, the
+        expression the list indexes (``case_pool_order``, ``case_week_order``) start with, so
+        that the index reads only this class instead of skipping the classes before it."""
+        rank = ABC_RANK[value]
+        return queryset.filter(Exact(abc_order_expression(), Value(rank)), abc_class=value)
 
 
 class QueueFilter(PoolFilter):

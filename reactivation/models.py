@@ -243,6 +243,23 @@ class Case(models.Model):
                 name="case_pool_order",
                 condition=Q(status="open", assigned_to__isnull=True, is_control=False),
             ),
+            # My week reads each part of each bucket (call-backs today, overdue, this week,
+            # later) of one status in the order ABC class, priority, value, id and stops after
+            # a page: along this index when the part is large ...
+            models.Index(
+                F("assigned_to"), F("status"), abc_order_expression(),
+                F("priority").desc(), F("potential_value").desc(), F("id"),
+                name="case_week_order",
+                include=["next_call_on", "assigned_on"],
+                condition=Q(is_control=False),
+            ),
+            # ... and by its dates, then sorted, when it is small (see selectors/queue.py).
+            models.Index(
+                F("assigned_to"), F("status"), F("next_call_on"), F("assigned_on"),
+                abc_order_expression(), F("priority").desc(), F("potential_value").desc(), F("id"),
+                name="case_week_dates",
+                condition=Q(is_control=False),
+            ),
         ]
         constraints = [
             # The invariant the whole queue rests on: never two open cases for one client.

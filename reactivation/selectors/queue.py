@@ -11,8 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections
+from django.db.models import BooleanField, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models import Case as CaseWhen
-from django.db.models import F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +23,7 @@ from calls.models import Call, Script, ScriptVersion
 from calls.scripts import RenderedStep, render_steps
 from clients.models import Client, Transaction
 from clients.paginator import Page, paginate
-from reactivation.filters import PoolFilter, QueueFilter
+from reactivation.filters import WORKED_STATUSES, PoolFilter, QueueFilter
 from reactivation.models import (
     BusinessSettings,
     Case,
@@ -64,9 +66,127 @@ QUEUE_ORDER = ("bucket", "abc_order", "-priority", "-potential_value", "id")
 
 
 def _ordered(queryset: QuerySet[Case], today: dt.date, start: dt.date) -> QuerySet[Case]:
+    """The week in queue order, as one ORDER BY: the definition of the order. Pages read it
+    part by part (``_week_ids``); this form is kept for small reads and for the tests."""
     return queryset.annotate(
         bucket=_bucket(today, start), abc_order=abc_order_expression()
     ).order_by(*QUEUE_ORDER)
+
+
+def _bucket_parts(today: dt.date, start: dt.date) -> list[tuple[int, Q, bool]]:
+    """The rows of each bucket as plain conditions, the same rule as ``_bucket``:
+    (bucket, condition, read in date order). Each condition is an equality or a range on
+    ``next_call_on``, or its absence and a range on ``assigned_on``: the leading columns of
+    the index ``case_week_dates``.
+
+    Assigned cases without an assignment date (set by hand, or old data) are read in that
+    index's own order, which inside the part is the queue order (both dates are null): the
+    planner counts every pool case as having no assignment date, so it would expect many
+    such rows and walk ``case_week_order`` through the whole week to find none.
+    """
+    no_call_back = Q(next_call_on__isnull=True)
+    return [
+        (DUE_TODAY, Q(next_call_on=today), False),
+        (OVERDUE, Q(next_call_on__lt=today), False),
+        (OVERDUE, no_call_back & Q(assigned_on__lt=start), False),
+        (THIS_WEEK, no_call_back & Q(assigned_on__gte=start), False),
+        (THIS_WEEK, no_call_back & Q(assigned_on__isnull=True), True),
+        (LATER, Q(next_call_on__gt=today), False),
+    ]
+
+
+@dataclass(frozen=True)
+class WeekOrder:
+    """What the queue order of a list depends on: the day and the plan week; and, for a list
+    that mixes statuses, the statuses (each is then read on its own, since the indexes start
+    with the manager and the status)."""
+
+    today: dt.date
+    start: dt.date
+    statuses: tuple[str, ...] = ()
+
+
+_PART_SLOT = "__week_part__"
+
+
+def _where(condition: Q, connection: Any) -> tuple[str, list[Any]]:
+    """``condition`` as SQL on the case table (no joins), with its parameters."""
+    query = Case.objects.filter(condition).query
+    compiler = query.get_compiler(connection=connection)
+    sql, params = query.where.as_sql(compiler, connection)
+    return f"({sql})", list(params)
+
+
+def _week_ids(
+    queryset: QuerySet[Case],
+    order: WeekOrder,
+    *,
+    offset: int,
+    limit: int,
+    buckets: tuple[int, ...] = (DUE_TODAY, OVERDUE, THIS_WEEK, LATER),
+) -> list[tuple[int, int]]:
+    """(id, bucket) of rows ``offset`` to ``offset + limit`` of ``queryset`` in queue order, in
+    one query.
+
+    The order starts with the bucket, which depends on today's date, so no index holds it
+    and one ORDER BY would sort every case of the week. Instead each part of each bucket (and
+    each status, for a list of mixed statuses) is read in the order inside a bucket (ABC
+    class, priority, value, id) with a LIMIT of ``offset + limit`` rows, and the outer query
+    sorts those few rows. For each part PostgreSQL either walks ``case_week_order`` in that
+    order and stops after the LIMIT (a large part), or reads the part's date range from
+    ``case_week_dates`` and sorts it (a small part), whichever its statistics say reads
+    fewer rows; either way a page reads about a page of rows per part, not the whole week.
+
+    The queryset is compiled once, with a slot for the part's condition: the parts differ
+    only in that condition, and compiling a filtered queryset costs more than the query.
+    """
+    connection = connections[queryset.db]
+    template = (
+        queryset.filter(RawSQL("%s", [_PART_SLOT], output_field=BooleanField()))
+        .annotate(
+            w_id=F("id"),
+            w_abc=abc_order_expression(),
+            w_priority=F("priority"),
+            w_value=F("potential_value"),
+        )
+        .order_by("w_abc", "-w_priority", "-w_value", "w_id")
+        .values_list("w_id", "w_abc", "w_priority", "w_value")[: offset + limit]
+    )
+    sql, template_params = template.query.sql_with_params()
+    # Django escapes a literal % as %%, so every lone %s is a parameter, in order.
+    pieces = sql.replace("%%", "\0").split("%s")
+    slot = list(template_params).index(_PART_SLOT)
+    before = "%s".join(pieces[: slot + 1]).replace("\0", "%%")
+    after = "%s".join(pieces[slot + 1 :]).replace("\0", "%%")
+    quote, table = connection.ops.quote_name, Case._meta.db_table
+    dates = ", ".join(
+        f"{quote(table)}.{quote(Case._meta.get_field(name).column)} ASC"
+        for name in ("next_call_on", "assigned_on")
+    )
+    at = after.rindex(" ORDER BY ") + len(" ORDER BY ")
+    after_in_date_order = f"{after[:at]}{dates}, {after[at:]}"
+    parts: list[str] = []
+    params: list[Any] = []
+    for status in order.statuses or (None,):
+        for bucket, condition, in_date_order in _bucket_parts(order.today, order.start):
+            if bucket not in buckets:
+                continue
+            if status is not None:
+                condition &= Q(status=status)
+            where, where_params = _where(condition, connection)
+            tail = after_in_date_order if in_date_order else after
+            # Only compiled SQL and an integer are spliced in; values are parameters.
+            part = f"SELECT {int(bucket)} AS w_bucket, p.* FROM ({before}{where}{tail}) p"  # noqa: S608
+            parts.append(part)
+            params += [*template_params[:slot], *where_params, *template_params[slot + 1 :]]
+    sql = (
+        f"SELECT u.w_id, u.w_bucket FROM ({' UNION ALL '.join(parts)}) u "  # noqa: S608
+        "ORDER BY u.w_bucket, u.w_abc, u.w_priority DESC, u.w_value DESC, u.w_id "
+        "LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit, offset])
+        return [(row[0], row[1]) for row in cursor.fetchall()]
 
 
 def _rows(queryset: QuerySet[Case]) -> QuerySet[Case]:
@@ -75,10 +195,15 @@ def _rows(queryset: QuerySet[Case]) -> QuerySet[Case]:
 
 @dataclass
 class Listing:
-    """A filtered, ordered list of cases and the filterset that drew it (for the form)."""
+    """A filtered, ordered list of cases and the filterset that drew it (for the form).
+
+    For my week, ``week`` says how the order is read page by page, and ``own`` is the same
+    filtered list written without the scope's pool branch (``page_of_week``)."""
 
     filter: QueueFilter | PoolFilter
     queryset: QuerySet[Case]
+    week: WeekOrder | None = None
+    own: QuerySet[Case] | None = None
 
 
 def queue_list(*, user: Any, filters: Any, today: dt.date, start: dt.date | None = None) -> Listing:
@@ -90,7 +215,21 @@ def queue_list(*, user: Any, filters: Any, today: dt.date, start: dt.date | None
         data["status"] = Case.Status.OPEN
     queryset = _rows(Case.objects.visible_to(user).filter(assigned_to=user, is_control=False))
     filterset = QueueFilter(data, queryset=queryset)
-    return Listing(filterset, _ordered(filterset.qs, today, start))
+    filtered = filterset.qs
+    # The cases assigned to the user are always inside their scope (it is "assigned to me, or
+    # the pool"), so the ids and the count are read without the scope's OR: it would be
+    # planned again in every part of the week and spoil the row estimates. The rows
+    # themselves are then fetched through the scope.
+    own = filterset.filter_queryset(Case.objects.filter(assigned_to=user, is_control=False))
+    # Without a valid status filter the list mixes statuses (closed cases too).
+    mixed = not filterset.form.cleaned_data.get("status")
+    statuses = tuple(value for value, _label in WORKED_STATUSES) if mixed else ()
+    return Listing(
+        filterset,
+        _ordered(filtered, today, start),
+        WeekOrder(today, start, statuses),
+        own if getattr(user, "is_authenticated", False) else filtered,
+    )
 
 
 def pool_list(*, user: Any, filters: Any) -> Listing:
@@ -130,7 +269,14 @@ def next_case_id(
     queryset = queryset.exclude(last_call_at__date__gte=today)
     if after is not None:
         queryset = queryset.exclude(pk=after)
-    return _ordered(queryset, today, start).values_list("pk", flat=True).first()
+    found = _week_ids(
+        queryset,
+        WeekOrder(today, start),
+        offset=0,
+        limit=1,
+        buckets=(DUE_TODAY, OVERDUE, THIS_WEEK),
+    )
+    return found[0][0] if found else None
 
 
 @dataclass
@@ -389,6 +535,46 @@ def page_of_cases(
     rows = {case.pk: case for case in queryset.filter(pk__in=page.object_list)}
     page.object_list = [rows[pk] for pk in page.object_list if pk in rows]
     return page
+
+
+# My week counts its cases exactly up to this many (10 pages); beyond, the pager shows the
+# planner's estimate, so that a page never counts every case of a very large week.
+EXACT_TOTAL_UP_TO = 250
+
+
+def page_of_week(listing: Listing, page_number: Any, page_size: int) -> Page:
+    """One page of my week in queue order, in a fixed number of queries whatever the size of
+    the week: the page's (id, bucket) pairs read bucket by bucket (``_week_ids``), the total
+    (counted up to ``EXACT_TOTAL_UP_TO``, the planner's estimate beyond), then the page's
+    rows with their client, segment and manager."""
+    assert listing.week is not None and listing.own is not None
+    try:
+        number = max(1, int(page_number))
+    except (TypeError, ValueError):
+        number = 1
+    offset = (number - 1) * page_size
+    found = _week_ids(listing.own, listing.week, offset=offset, limit=page_size + 1)
+    has_next = len(found) > page_size
+    found = found[:page_size]
+    # Both the capped count and the estimate run every time, so the page reads the same
+    # number of queries however many cases it shows (each costs well under a millisecond).
+    ids = listing.own.order_by().values("pk")
+    total = ids[: EXACT_TOTAL_UP_TO + 1].count()
+    planned = _planner_estimate(ids)
+    estimate = total > EXACT_TOTAL_UP_TO
+    if estimate:
+        total = max(planned, total)
+    total = max(total, offset + len(found) + (1 if has_next else 0))
+    buckets = dict(found)
+    # Every row is mine, so no manager to join; the order is the one read above.
+    week = listing.filter.qs.select_related(None).select_related("client", "client__segment", "client__stats")
+    rows = {case.pk: case for case in week.filter(pk__in=buckets).order_by()}
+    cases = []
+    for pk, bucket in found:
+        if pk in rows:
+            rows[pk].bucket = bucket
+            cases.append(rows[pk])
+    return Page(cases, number, page_size, has_next, total, estimate)
 
 
 def _planner_estimate(queryset: QuerySet) -> int:

@@ -39,7 +39,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     start = selectors.week_start(today)
     listing = selectors.queue_list(user=request.user, filters=request.GET, today=today, start=start)
-    page = selectors.page_of_cases(listing.queryset, request.GET.get("page"), PAGE_SIZE)
+    page = selectors.page_of_week(listing, request.GET.get("page"), PAGE_SIZE)
     context = {
         "filter": listing.filter,
         "page": page,

@@ -12,7 +12,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from clients import services
-from clients.importing import errors
+from clients.importing import errors, fastpath
 from clients.models import Client, ImportJob, Status, Transaction
 from tests.factories import ClientFactory, SegmentFactory, TransactionFactory, UserFactory
 
@@ -474,7 +474,9 @@ def test_import_command_refuses_a_missing_file():
 def test_a_large_file_runs_in_chunks_with_progress_through_the_task(
     tmp_path, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(services, "CHUNK_ROWS", 250)
+    monkeypatch.setattr(services, "CHUNK_ROWS", 250)  # the Python reader: rows per chunk
+    monkeypatch.setattr(fastpath, "COPY_BYTES", 512)  # PostgreSQL's COPY: bytes per segment
+    monkeypatch.setattr(fastpath, "SEGMENT_BYTES", 4096)
     lines = ["client;date;amount"] + [
         f"C{i % 40};{dt.date(2025, 1, 1) + dt.timedelta(days=i % 300)};{i}" for i in range(1000)
     ]
@@ -505,6 +507,17 @@ def test_a_large_file_runs_in_chunks_with_progress_through_the_task(
         1000,
     )
     assert Transaction.objects.count() == 1000
+    preview = [done for done, _total in seen[: seen.index((1000, 1000)) + 1]]
+    # Several steps before the end: rows read by Python, or on PostgreSQL the bytes sent by
+    # each COPY segment of the fast path.
+    assert len(preview) > 3
+    assert preview == sorted(preview)
+    # Without the fast path the Python reader reports every chunk of rows.
+    monkeypatch.setattr(fastpath, "applies", lambda *args: False)
+    seen.clear()
+    job = ImportJob.objects.create(kind="transactions", options=job.options)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.import_job_queue(job=job, run=False)
     assert [done for done, _total in seen[:4]] == [250, 500, 750, 1000]
 
 

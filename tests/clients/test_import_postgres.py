@@ -21,6 +21,8 @@ def write(tmp_path, name: str, rows: list[str]):
 
 
 def test_the_bulk_path_loads_staging_with_copy(tmp_path, monkeypatch):
+    """A plain file is parsed by PostgreSQL (COPY of the file itself); one with a phone column
+    is read by Python and its rows are sent with COPY."""
     statements: list[str] = []
     real = services.Staging.load
 
@@ -29,9 +31,15 @@ def test_the_bulk_path_loads_staging_with_copy(tmp_path, monkeypatch):
         return real(self, rows)
 
     monkeypatch.setattr(services.Staging, "load", spy)
-    result = services.transactions_import(path=write(tmp_path, "a.csv", ["C1;01.02.2026;1 000,00"]))
-    assert result.ok
+    fast = services.transactions_import(path=write(tmp_path, "a.csv", ["C1;01.02.2026;1 000,00"]))
+    assert fast.ok
+    assert statements == []
+    assert Transaction.objects.get().amount == Decimal("1000.00")
+    path = tmp_path / "b.csv"
+    path.write_text("client;date;amount;phone\nC2;01.02.2026;5;89161234567\n", encoding="cp1251")
+    assert services.transactions_import(path=path).ok
     assert statements == ["COPY"]
+    assert Client.objects.get(external_id="C2").phone == "+79161234567"
     assert connection.vendor == "postgresql"
 
 

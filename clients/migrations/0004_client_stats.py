@@ -26,7 +26,7 @@ def copy_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clients", "0002_search_indexes"),
+        ("clients", "0003_transaction_indexes"),
     ]
 
     operations = [
