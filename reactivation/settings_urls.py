@@ -30,6 +30,7 @@ urlpatterns = [
         policies.settings_policy_backtest,
         name="settings_policy_backtest",
     ),
+    path("settings/policies/backlog/", policies.settings_backlog, name="settings_backlog"),
     path("settings/models/", policies.settings_models, name="settings_models"),
     path(
         "settings/models/<int:segment_id>/fit/",

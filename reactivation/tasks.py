@@ -91,3 +91,13 @@ def weekly_task(as_of: str) -> dict:
     from reactivation.services.pipeline import weekly_run
 
     return weekly_run(as_of=_date(as_of))
+
+
+@shared_task(name="reactivation.backlog_queue", ignore_result=True, **RETRY)
+def backlog_queue_task(as_of: str) -> int:
+    """Judge the lost clients no night has judged (see ``services.backlog``); a second run
+    finds only those still left."""
+    from reactivation.services.backlog import backlog_queue
+
+    judged, _result = backlog_queue(as_of=_date(as_of))
+    return judged

@@ -157,6 +157,7 @@ MATRIX: dict[str, Entry] = {
     "settings_policy_backtest": Entry(
         "/settings/policies/{policy}/backtest/", get=ADMIN_ONLY, htmx=True
     ),
+    "settings_backlog": Entry("/settings/policies/backlog/", get=POST_ONLY, post=ADMIN_ONLY_ACTION),
     "settings_models": Entry("/settings/models/", get=ADMIN_ONLY),
     "settings_model_fit": Entry(
         "/settings/models/{segment}/fit/", get=POST_ONLY, post=ADMIN_ONLY_ACTION

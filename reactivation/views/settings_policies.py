@@ -8,7 +8,9 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +24,7 @@ from reactivation.models import Policy
 from reactivation.policies import policy_for_segments
 from reactivation.roles import admin_required
 from reactivation.services import admin as services
+from reactivation.services import backlog
 from reactivation.settings_forms import BacktestForm, ModelFitForm, PolicyCreateForm, PolicyForm
 from reactivation.views.settings import _errors_to_form
 
@@ -54,8 +57,30 @@ def settings_policies(request: HttpRequest) -> HttpResponse:
                 "own": own,
             }
         )
-    context = {"rows": rows, "create_form": PolicyCreateForm()}
+    context = {"rows": rows, "create_form": PolicyCreateForm(), "backlog": backlog.backlog_count()}
     return render(request, "reactivation/settings/policies.html", context)
+
+
+@require_POST
+@admin_required
+def settings_backlog(request: HttpRequest) -> HttpResponse:
+    """Judge the clients who were lost before the engine ever judged them (in the background)."""
+    from reactivation.tasks import backlog_queue_task
+
+    count = backlog.backlog_count()
+    if not count:
+        messages.info(request, _("Every lost client has been judged already."))
+        return redirect("settings_policies")
+    transaction.on_commit(lambda: backlog_queue_task.delay(timezone.localdate().isoformat()))
+    messages.success(
+        request,
+        _(
+            "%(count)s lost clients are being judged: the queue fills with their cases as it "
+            "goes, and the client cards say why the others stay out."
+        )
+        % {"count": intcomma(count)},
+    )
+    return redirect("settings_policies")
 
 
 @require_POST
