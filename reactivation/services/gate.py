@@ -191,7 +191,8 @@ def cases_open_for_lost(
     context = context or gate_context(as_of=as_of)
     clients = list(
         Client.objects.filter(pk__in=client_ids, stats__status="lost")
-        .select_related("segment", "stats")
+        .select_related("stats")
+        .prefetch_related("segment")  # a few segments, shared by the many clients
         .order_by("pk")
     )
     open_ids = set(
