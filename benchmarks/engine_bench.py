@@ -171,12 +171,27 @@ def _nightly_day(as_of: dt.date, clients: int) -> tuple[dt.date, int]:
     return best
 
 
-def bench_nightly(args, repeat: int, as_of: dt.date, clients: int) -> dict:
+def bench_nightly(
+    args, repeat: int, as_of: dt.date, clients: int, *, after_days: int | None = None, keep: int = 1
+) -> dict:
+    """The nightly run of the first day with about 1% of the base due (or of ``as_of`` +
+    ``after_days``). ``keep`` > 1 leaves only every keep-th client able to change status in the
+    window (the others' ``due_on`` is cleared, as for a client who will not change): twice the
+    base with ``keep=2`` has the same changing clients as the base itself."""
     from reactivation.models import PipelineRun
     from reactivation.services import pipeline
     from reactivation.services.gate import measure_yearly_churn
 
-    day, due_that_day = _nightly_day(as_of, clients)
+    if after_days is None:
+        day, due_that_day = _nightly_day(as_of, clients)
+    else:
+        day = as_of + dt.timedelta(days=after_days)
+        due_that_day = None
+    if keep > 1:
+        _execute(
+            "UPDATE clients_clientstats SET due_on = NULL WHERE due_on <= %s AND client_id %% %s <> 0",
+            [day, keep],
+        )
     # The nights before it ran already (committed): the run of ``day`` finds only its own due
     # rows and the churn measured within the week, as every night does.
     _execute("DELETE FROM reactivation_pipelinerun")
@@ -229,7 +244,9 @@ def bench_nightly(args, repeat: int, as_of: dt.date, clients: int) -> dict:
         "ratio": round(run_seconds / bare_seconds, 2),
         "target_ratio_max": 10.0,
         "snapshot_write_seconds": _median(snapshots),
-        "note": f"{due_that_day} clients fall due on that day",
+        "note": f"{due_that_day} clients fall due on that day"
+        if due_that_day is not None
+        else f"{keep > 1 and f'every {keep}th client can change status; ' or ''}day {day}",
     }
 
 
@@ -316,10 +333,17 @@ def main(args) -> Iterable[dict]:
         # Twice the clients, the same open cases: the cases a night works on (won back,
         # expired) follow the clients who became lost, which this comparison holds equal.
         _ensure_base(args, big, transactions * 2, cases=clients // 50)
-        # Same number of changing clients: pick the day closest to the 1M run's due count.
-        global CHANGING_SHARE
-        CHANGING_SHARE = nightly["due_clients"] / big
-        scaled = bench_nightly(args, repeat, _as_of(), big)
+        # The same night with the same changing clients out of twice the base: every other
+        # client is held still (the synthetic 2N base is the N base's distribution twice over).
+        base_as_of = _as_of()
+        scaled = bench_nightly(
+            args,
+            repeat,
+            base_as_of,
+            big,
+            after_days=(dt.date.fromisoformat(nightly["as_of"]) - as_of).days,
+            keep=2,
+        )
         scaled["ratio_vs_base"] = round(scaled["ratio"] / nightly["ratio"], 2)
         scaled["target_ratio_vs_base_max"] = 1.2
         yield scaled
