@@ -16,6 +16,7 @@ It TRUNCATEs the client and transaction tables of the database in DATABASE_URL.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -79,15 +80,55 @@ def raw_copy(path: Path) -> float:
     return elapsed
 
 
-def product_import(path: Path) -> tuple[float, dict]:
-    from clients.services import transactions_import
+def product_import(path: Path, phases: dict[str, float] | None = None) -> tuple[float, dict]:
+    """Import ``path`` into empty tables; with ``phases``, also time each phase into it."""
+    from clients import services
 
     _reset()
-    started = time.perf_counter()
-    result = transactions_import(path=path)
-    elapsed = time.perf_counter() - started
+    with _timed_phases(phases if phases is not None else {}):
+        started = time.perf_counter()
+        result = services.transactions_import(path=path)
+        elapsed = time.perf_counter() - started
     assert result.ok, result.report.errors[:5]
     return elapsed, result.counts
+
+
+@contextlib.contextmanager
+def _timed_phases(phases: dict[str, float]):
+    """Seconds spent in each phase of an import (wrapping the service's own steps):
+    ``read`` (the file into staging: the PostgreSQL fast path, or the Python reader),
+    ``write`` (clients and transactions), ``refresh_clients`` (clients.stats, inside the
+    write transaction) and ``commit`` (where the deferred foreign-key checks run)."""
+    from django.db import connection
+
+    from clients import services
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
+
+        return wrapper
+
+    saved = {name: getattr(services, name) for name in ("_read_fast", "_read", "refresh_clients")}
+    saved_write, saved_commit = services._write, connection.commit
+    services._read_fast = timed("read", saved["_read_fast"])
+    services._read = timed("read", saved["_read"])
+    services.refresh_clients = timed("refresh_clients", saved["refresh_clients"])
+    services._write = timed("write_total", saved_write)
+    connection.commit = timed("commit", saved_commit)
+    try:
+        yield phases
+    finally:
+        for name, function in saved.items():
+            setattr(services, name, function)
+        services._write, connection.commit = saved_write, saved_commit
+        if "write_total" in phases:
+            total = phases.pop("write_total")
+            phases["write"] = total - phases.get("refresh_clients", 0.0) - phases.get("commit", 0.0)
 
 
 def orm_loop(path: Path) -> float:
@@ -137,6 +178,10 @@ def peak_memory(path: Path) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _rounded(phases: dict[str, float]) -> dict[str, float]:
+    return {name: round(value, 2) for name, value in phases.items()}
+
+
 def _ratio(value: float, baseline: float) -> float:
     return round(value / baseline, 2) if baseline else float("inf")
 
@@ -154,13 +199,14 @@ def main(args) -> Iterable[dict]:
         path, double = Path(tmp) / "sales.csv", Path(tmp) / "sales2.csv"
         log(f"writing {rows:,} rows ...")
         make_file(path, rows, clients)
-        copies, imports, counts = [], [], {}
+        copies, imports, counts, phases = [], [], {}, []
         for run in range(repeat):
             copies.append(raw_copy(path))
             log(f"raw COPY {copies[-1]:.2f}s")
-            seconds, counts = product_import(path)
+            phases.append({})
+            seconds, counts = product_import(path, phases[-1])
             imports.append(seconds)
-            log(f"import {seconds:.2f}s {counts} (run {run + 1})")
+            log(f"import {seconds:.2f}s {counts} {_rounded(phases[-1])} (run {run + 1})")
         copy_s, import_s = statistics.median(copies), statistics.median(imports)
         yield {
             "figure": "import_seconds",
@@ -174,6 +220,13 @@ def main(args) -> Iterable[dict]:
             "rows_per_second": round(rows / import_s),
             "counts": counts,
             "runs": repeat,
+            "raw_copy_runs": [round(x, 2) for x in copies],
+            "import_runs": [round(x, 2) for x in imports],
+            # Median seconds per phase (see _timed_phases).
+            "phases": {
+                name: round(statistics.median(p.get(name, 0.0) for p in phases), 2)
+                for name in ("read", "write", "refresh_clients", "commit")
+            },
         }
         orm_s = orm_loop(path) * rows / SAMPLE
         log(f"ORM loop extrapolated {orm_s:.1f}s")

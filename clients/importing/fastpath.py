@@ -223,7 +223,9 @@ def _load(
             raise NotVouched("records and lines differ")
         cursor.execute(f"ANALYZE {raw}")
         first_line = 2 + table._skip_lines
-        joins, selects, checks = [], [], []
+        # Each cell's intermediate text is computed once, in the inner query (OFFSET 0 keeps
+        # the planner from inlining it into every expression that reads it).
+        inner, joins, selects, checks = [f"r.line + {first_line - 1} AS line"], [], [], ["TRUE"]
         for column, (field_name, cell_kind) in SUPPORTED.items():
             position = mapping.get(field_name)
             if position is None:
@@ -232,20 +234,25 @@ def _load(
             if cell_kind == "date":
                 dates = _map_dates(cursor, raw, f"c{position}")
                 joins.append(f"JOIN {dates} AS d{position} ON d{position}.raw = {cell}")
-                selects.append((column, f"d{position}.day"))
+                inner.append(f"d{position}.day AS {column}")
+                selects.append((column, f"x.{column}"))
             elif cell_kind == "number":
-                selects.append((column, _number(cell, required=field_name in REQUIRED)))
+                columns, value = _number(cell, column, required=field_name in REQUIRED)
+                inner += columns
+                selects.append((column, value))
             else:
-                value, check = _text(cell, MAX_LENGTH[field_name], field_name in REQUIRED)
+                required = field_name in REQUIRED
+                columns, value, check = _text(cell, column, MAX_LENGTH[field_name], required)
+                inner += columns
                 selects.append((column, value))
                 checks.append(check)
         names = ", ".join(["line"] + [c for c, _ in selects])
-        values = ", ".join([f"r.line + {first_line - 1}"] + [v for _, v in selects])
+        values = ", ".join(["x.line"] + [v for _, v in selects])
         with _statement():
             cursor.execute(
-                f"INSERT INTO {staging_name} ({names}) SELECT {values} FROM {raw} AS r "  # noqa: S608
-                + " ".join(joins)
-                + (" WHERE " + " AND ".join(checks) if checks else "")
+                f"INSERT INTO {staging_name} ({names}) SELECT {values} "  # noqa: S608
+                f"FROM (SELECT {', '.join(inner)} FROM {raw} AS r {' '.join(joins)} OFFSET 0) AS x "
+                f"WHERE {' AND '.join(checks)}"
             )
             staged = cursor.rowcount
         if staged != records:
@@ -301,9 +308,10 @@ def _segments(handle, table: Table, check: ByteCheck) -> Iterator[list[bytes]]:
         yield segment
 
 
-def _text(cell: str, limit: int, required: bool) -> tuple[str, str]:
-    """(value, check) for a text cell: ASCII spaces trimmed, no other whitespace at its ends."""
-    value = f"NULLIF(btrim({cell}, ' '), '')"
+def _text(cell: str, name: str, limit: int, required: bool) -> tuple[list[str], str, str]:
+    """(inner columns, value, check) for a text cell: ASCII spaces trimmed, then no other
+    whitespace at its ends."""
+    value = f"x.{name}"
     codes = ", ".join(str(c) for c in WHITESPACE)
     check = (
         f"(ascii({value}) NOT IN ({codes}) AND ascii(right({value}, 1)) NOT IN ({codes}) "
@@ -311,28 +319,35 @@ def _text(cell: str, limit: int, required: bool) -> tuple[str, str]:
     )
     if not required:
         check = f"({value} IS NULL OR {check})"
-    return value, check
+    return [f"NULLIF(btrim({cell}, ' '), '') AS {name}"], value, check
 
 
 def _sql_text(text: str) -> str:
     return "E'" + "".join(f"\\u{ord(c):04x}" if not c.isalnum() else c for c in text) + "'"
 
 
-def _number(cell: str, *, required: bool) -> str:
-    """Digits, sign, one decimal point or comma and spaces; anything else makes COPY's data
-    fail the cast (an error, so the Python reader takes over)."""
-    allowed = _sql_text("0123456789.,+-" + SPACES)
-    plain = f"replace(translate({cell}, {_sql_text(SPACES)}, ''), ',', '.')"
-    guard = f"translate({cell}, {allowed}, '') = ''"
-    if required:
-        return f"(CASE WHEN {guard} THEN {plain} ELSE 'bad' END)::numeric(14, 2)"
-    blank = (
-        f"{cell} IS NULL OR translate({cell}, {_sql_text(''.join(map(chr, WHITESPACE)))}, '') = ''"
+def _number(cell: str, name: str, *, required: bool) -> tuple[list[str], str]:
+    """(inner columns, value) for a number: digits, a sign, one decimal point or comma, and
+    spaces; anything else fails the cast (an error: the Python reader takes over)."""
+    # Spaces out; an ASCII-only cell (the usual one) needs no slower multibyte translate().
+    spaceless = (
+        f"CASE WHEN octet_length({cell}) = length({cell}) "
+        f"THEN replace(replace({cell}, ' ', ''), {_sql_text(chr(39))}, '') "
+        f"ELSE translate({cell}, {_sql_text(SPACES)}, '') END AS {name}"
     )
-    return (
-        f"(CASE WHEN {guard} AND {plain} <> '' THEN {plain} "
+    plain = f"replace(x.{name}, ',', '.')"
+    guard = f"translate(x.{name}, '0123456789.,+-', '') = ''"
+    if required:
+        return [spaceless], f"(CASE WHEN {guard} THEN {plain} ELSE 'bad' END)::numeric(14, 2)"
+    blank = (
+        f"x.{name}_cell IS NULL "
+        f"OR translate(x.{name}_cell, {_sql_text(''.join(map(chr, WHITESPACE)))}, '') = ''"
+    )
+    value = (
+        f"(CASE WHEN x.{name} <> '' AND {guard} THEN {plain} "
         f"WHEN {blank} THEN NULL ELSE 'bad' END)::numeric(14, 2)"
     )
+    return [spaceless, f"{cell} AS {name}_cell"], value
 
 
 def _map_dates(cursor, raw: str, column: str) -> str:
