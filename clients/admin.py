@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from clients.models import Client, ImportJob, Segment, Transaction
+from clients.models import STATS_FIELDS, Client, ImportJob, Segment, Transaction
 
 
 @admin.register(Segment)
@@ -38,14 +38,7 @@ class ClientAdmin(SimpleHistoryAdmin):
     list_select_related = ["segment", "manager", "stats"]
     show_full_result_count = False
     readonly_fields = [
-        "first_purchase_on",
-        "last_purchase_on",
-        "purchase_days",
-        "revenue",
-        "margin",
-        "cycle_days",
-        "status",
-        "due_on",
+        *STATS_FIELDS,
         "created_at",
         "updated_at",
     ]

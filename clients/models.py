@@ -229,6 +229,10 @@ class ClientStats(models.Model):
         return f"{self.client_id}: {self.status}"
 
 
+# The statistics' own columns, in table order (the client key aside).
+STATS_FIELDS = tuple(f.name for f in ClientStats._meta.concrete_fields if not f.primary_key)
+
+
 class Transaction(models.Model):
     """One line of a client's purchase history.
 
@@ -239,7 +243,10 @@ class Transaction(models.Model):
 
     # The (client, date) index serves every lookup by client: no separate one on client alone.
     client = models.ForeignKey(
-        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="transactions",
+        Client,
+        verbose_name=_("client"),
+        on_delete=models.CASCADE,
+        related_name="transactions",
         db_index=False,
     )
     # Unique by a constraint (Meta) rather than unique=True, which would add a second index
@@ -255,7 +262,11 @@ class Transaction(models.Model):
     # Which import wrote the row. Not indexed: nothing reads by it, and an index would cost
     # every import; deleting an import job (admin only) scans the table once to clear it.
     import_job = models.ForeignKey(
-        "clients.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "clients.ImportJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         db_index=False,
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

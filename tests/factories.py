@@ -9,7 +9,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from clients.models import Client, ClientStats, Segment, Transaction
+from clients.models import STATS_FIELDS, Client, ClientStats, Segment, Transaction
 from reactivation.models import Case, OfferTemplate
 
 PASSWORD = "correct-horse-battery"
@@ -66,9 +66,6 @@ class ClientFactory(factory.django.DjangoModelFactory):
             ClientStats.objects.filter(client=client).update(**stats)
             client.refresh_from_db()
         return client
-
-
-STATS_FIELDS = [field.name for field in ClientStats._meta.concrete_fields if not field.primary_key]
 
 
 def set_stats(client: Client, **values) -> Client:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from clients.models import Client, ClientStats, Status
+from clients.models import STATS_FIELDS, Client, ClientStats, Status
 from clients.stats import (
     rebuild_stats,
     refresh_clients,
@@ -21,16 +21,7 @@ from reactivation.models import Policy
 from tests.factories import ClientFactory, SegmentFactory, TransactionFactory
 
 AS_OF = dt.date(2026, 11, 23)
-FIELDS = [
-    "first_purchase_on",
-    "last_purchase_on",
-    "purchase_days",
-    "revenue",
-    "margin",
-    "cycle_days",
-    "status",
-    "due_on",
-]
+FIELDS = list(STATS_FIELDS)
 
 
 def _rows() -> dict[int, tuple]:
