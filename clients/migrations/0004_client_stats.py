@@ -164,7 +164,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="clientstats",
-            index=models.Index(fields=["due_on"], name="clientstats_due_on"),
+            index=models.Index(
+                condition=models.Q(("due_on__isnull", False)),
+                fields=["due_on"],
+                name="clientstats_due_on",
+            ),
         ),
         migrations.AddConstraint(
             model_name="clientstats",
