@@ -18,6 +18,8 @@ exactly that size, then measures, each beside its baseline from the same run (me
    scan. Target: under 10x.
 4. The per-client ORM loop on a 10k sample, extrapolated to the base: what a typical
    implementation would cost.
+
+``ENGINE_BENCH_ONLY=rebuild`` stops after the first measurement.
 """
 
 from __future__ import annotations
@@ -321,6 +323,8 @@ def main(args) -> Iterable[dict]:
     _say(args, "rebuild_stats against the aggregate scan")
     rebuild = bench_rebuild(args, repeat, as_of, clients)
     yield rebuild
+    if os.environ.get("ENGINE_BENCH_ONLY") == "rebuild":
+        return
     _say(args, "model fit on the whole base")
     yield bench_fit(args, max(1, repeat - 1), as_of, clients)
     _say(args, "per-client ORM loop on a sample")
