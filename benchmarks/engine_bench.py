@@ -248,7 +248,7 @@ def bench_nightly(
         "snapshot_write_seconds": _median(snapshots),
         "note": f"{due_that_day} clients fall due on that day"
         if due_that_day is not None
-        else f"{keep > 1 and f'every {keep}th client can change status; ' or ''}day {day}",
+        else f"{keep > 1 and f'one client in {keep} can change status; ' or ''}day {day}",
     }
 
 
