@@ -33,6 +33,7 @@ from django.db import connection, transaction
 
 from clients.models import Client, ClientStats
 from reactivation import rules
+from reactivation.planner import planner_settings
 
 CHUNK = 2000
 # The full rebuild's aggregate (a sort for COUNT(DISTINCT)) fits in memory with this.
@@ -281,7 +282,9 @@ def rebuild_stats(*, as_of: dt.date) -> int:
     params = {"as_of": as_of, "until": as_of}
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            return _rebuild_postgres(cursor, _status_select(source, d), params)
+            # The aggregate stays in memory; compiling the plan (JIT) costs more than it saves.
+            with planner_settings(work_mem=REBUILD_WORK_MEM, jit="off"):
+                return _rebuild_postgres(cursor, _status_select(source, d), params)
         cursor.execute(_upsert_sql(_status_select(source, d), d, STAT_COLUMNS), params)
         return _rowcount(cursor)
 
@@ -301,8 +304,6 @@ def _rebuild_postgres(cursor, select: str, params: dict) -> int:
     Everything runs in the caller's transaction: a failure leaves the old table in place.
     """
     table, new = STATS_TABLE, f"{STATS_TABLE}_new"
-    cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'")
-    cursor.execute("SET LOCAL jit = off")  # compiling costs more than it saves on this plan
     # The planner's row counts for the small policy tables (never analysed by autovacuum at
     # this size) decide whether a million clients are sorted to meet them or the four policy
     # rows are hashed: count them first.
@@ -329,16 +330,13 @@ def _rebuild_postgres(cursor, select: str, params: dict) -> int:
     sources = ", ".join(f"n.{source}" for _column, source in STAT_COLUMNS)
     # The aggregate comes out in client order, as do the clients by their key: merged, the
     # million rows need no hash table (PostgreSQL, underestimating the groups, would build one).
-    cursor.execute("SELECT current_setting('enable_hashjoin')")
-    hashjoin = cursor.fetchone()[0]
-    cursor.execute("SET LOCAL enable_hashjoin = off")
-    cursor.execute(
-        f"WITH {POLICY_CTE} INSERT INTO {new} (client_id, {names}) "
-        f"SELECT n.id, {sources} FROM ({select}) n",
-        params,
-    )
-    written = cursor.rowcount
-    cursor.execute("SELECT set_config('enable_hashjoin', %s, true)", [hashjoin])
+    with planner_settings(enable_hashjoin="off"):
+        cursor.execute(
+            f"WITH {POLICY_CTE} INSERT INTO {new} (client_id, {names}) "
+            f"SELECT n.id, {sources} FROM ({select}) n",
+            params,
+        )
+        written = cursor.rowcount
     # 3.
     for name, kind, definition in sorted(keys, key=lambda key: key[1] != "p"):
         not_valid = " NOT VALID" if kind == "f" else ""

@@ -16,16 +16,15 @@ the number of offers and cases concerned, never the size of the client base:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 
 from calls.models import Call
 from clients.models import Client, Transaction
 from reactivation.models import Case, Offer
+from reactivation.planner import planner_settings
 from reactivation.policies import policy_for_segments
 
 
@@ -97,31 +96,6 @@ def _credit_subqueries() -> dict:
     }
 
 
-@contextmanager
-def _lookups_by_key() -> Iterator[None]:
-    """Join the open cases to their clients' statistics by key, one case at a time.
-
-    A few thousand open cases against a million clients: PostgreSQL's estimate prefers to hash
-    every client's statistics, a cost that grows with the base; looked up by key, this step
-    costs what the open cases cost. The planner's settings are restored afterwards.
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
-        )
-        hashjoin, mergejoin = cursor.fetchone()
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-        cursor.execute("SET LOCAL enable_mergejoin = off")
-        try:
-            yield
-        finally:
-            cursor.execute("SELECT set_config('enable_hashjoin', %s, true)", [hashjoin])
-            cursor.execute("SELECT set_config('enable_mergejoin', %s, true)", [mergejoin])
-
-
 @transaction.atomic
 def cases_close_won_back(*, as_of: dt.date, client_ids: list[int] | None = None) -> LifecycleCounts:
     """Close open cases whose client bought on or after the case was opened (see the module
@@ -157,7 +131,10 @@ def cases_close_won_back(*, as_of: dt.date, client_ids: list[int] | None = None)
             "credit_reason",
         )
     )
-    with _lookups_by_key():
+    # A few thousand open cases against a million clients: PostgreSQL's estimate would hash
+    # every client's statistics, a cost that grows with the base; looked up by key, one case
+    # at a time, this step costs what the open cases cost.
+    with planner_settings(enable_hashjoin="off", enable_mergejoin="off"):
         rows = list(rows)
     for pk, is_control, won_id, won_on, manager_id, version_id, reason_id in rows:
         if won_id is None:

@@ -246,3 +246,18 @@ def test_a_client_made_through_the_orm_has_an_empty_statistics_row():
         None,
     )
     assert client.status == Status.NONE
+
+
+@pytest.mark.postgres  # planner settings are PostgreSQL's; SQLite has none to leave behind
+@pytest.mark.django_db
+def test_a_rebuild_leaves_the_planner_settings_of_its_transaction_as_they_were():
+    from django.db import connection, transaction
+
+    _random_base(seed=13, clients=10)
+    with transaction.atomic(), connection.cursor() as cursor:
+        settings = "SELECT current_setting('work_mem'), current_setting('jit'), current_setting('enable_hashjoin')"
+        cursor.execute(settings)
+        before = cursor.fetchone()
+        rebuild_stats(as_of=AS_OF)
+        cursor.execute(settings)
+        assert cursor.fetchone() == before
