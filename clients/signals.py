@@ -19,4 +19,4 @@ def client_stats_row(
     sender: type[Client], instance: Client, created: bool, raw: bool, **kwargs: Any
 ) -> None:
     if created and not raw:
-        ClientStats.objects.get_or_create(client=instance)
+        ClientStats.objects.create(client=instance)  # a new client has no row yet
