@@ -31,3 +31,8 @@ def open_case(*, manager=None, client_manager=None, **kwargs):
 
 def catalogue():
     seed_catalogue()
+
+
+def page_ids(response) -> list[int]:
+    """The ids of the cases a queue page shows, in its order."""
+    return [case.pk for case in response.context["page"].object_list]

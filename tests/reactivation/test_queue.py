@@ -14,7 +14,7 @@ from reactivation.models import Case, WeeklyPlan
 from reactivation.services.cases import ERR_ALREADY_CLAIMED, CaseError, case_claim
 from reactivation.services.offers import offer_issue
 from tests.factories import OfferTemplateFactory, SegmentFactory
-from tests.reactivation.queue_helpers import NOW, TODAY, catalogue, open_case
+from tests.reactivation.queue_helpers import NOW, TODAY, catalogue, open_case, page_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +23,6 @@ pytestmark = pytest.mark.django_db
 def _frozen():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def _ids(response):
-    return [case.pk for case in response.context["page"].object_list]
 
 
 def test_the_week_puts_call_backs_due_today_first_then_overdue_then_priority(alice, login):
@@ -41,7 +37,7 @@ def test_the_week_puts_call_backs_due_today_first_then_overdue_then_priority(ali
     due = open_case(manager=alice, abc_class="C", next_call_on=TODAY)
     response = login(alice).get("/queue/")
     assert response.status_code == 200
-    assert _ids(response) == [
+    assert page_ids(response) == [
         due.pk,
         missed.pk,
         carried.pk,
@@ -58,7 +54,7 @@ def test_the_week_shows_only_my_open_cases(alice, bob, login):
     open_case()  # the pool
     open_case(manager=alice, status=Case.Status.DECLINED, closed_on=TODAY)
     open_case(manager=alice, is_control=True)
-    assert _ids(login(alice).get("/queue/")) == [mine.pk]
+    assert page_ids(login(alice).get("/queue/")) == [mine.pk]
 
 
 def test_filter_by_segment(alice, login):
@@ -67,20 +63,20 @@ def test_filter_by_segment(alice, login):
     match.client.segment = coffee
     match.client.save(update_fields=["segment"])
     open_case(manager=alice)
-    assert _ids(login(alice).get("/queue/", {"segment": coffee.pk})) == [match.pk]
+    assert page_ids(login(alice).get("/queue/", {"segment": coffee.pk})) == [match.pk]
 
 
 def test_filter_by_status(alice, login):
     open_case(manager=alice)
     won = open_case(manager=alice, status=Case.Status.WON_BACK, closed_on=TODAY)
-    assert _ids(login(alice).get("/queue/", {"status": "won_back"})) == [won.pk]
-    assert len(_ids(login(alice).get("/queue/", {"status": ""}))) == 2
+    assert page_ids(login(alice).get("/queue/", {"status": "won_back"})) == [won.pk]
+    assert len(page_ids(login(alice).get("/queue/", {"status": ""}))) == 2
 
 
 def test_filter_by_abc_class(alice, login):
     b = open_case(manager=alice, abc_class="B")
     open_case(manager=alice, abc_class="A")
-    assert _ids(login(alice).get("/queue/", {"abc_class": "B"})) == [b.pk]
+    assert page_ids(login(alice).get("/queue/", {"abc_class": "B"})) == [b.pk]
 
 
 def test_filter_by_reason(alice, login):
@@ -95,7 +91,7 @@ def test_filter_by_reason(alice, login):
         script_version=None,
     )
     call_record(case=other, manager=alice, data=CallInput(outcome="reached"), script_version=None)
-    assert _ids(login(alice).get("/queue/", {"reason": price.pk})) == [match.pk]
+    assert page_ids(login(alice).get("/queue/", {"reason": price.pk})) == [match.pk]
 
 
 def test_filter_by_offer_state(alice, login):
@@ -106,10 +102,10 @@ def test_filter_by_offer_state(alice, login):
     offer_issue(case=with_offer, template=template, by=alice)
     offer_issue(case=expired, template=template, by=alice, today=TODAY - dt.timedelta(days=10))
     client = login(alice)
-    assert _ids(client.get("/queue/", {"offer": "live"})) == [with_offer.pk]
-    assert _ids(client.get("/queue/", {"offer": "none"})) == [without.pk]
-    assert _ids(client.get("/queue/", {"offer": "expired"})) == [expired.pk]
-    assert _ids(client.get("/queue/", {"offer": "redeemed"})) == []
+    assert page_ids(client.get("/queue/", {"offer": "live"})) == [with_offer.pk]
+    assert page_ids(client.get("/queue/", {"offer": "none"})) == [without.pk]
+    assert page_ids(client.get("/queue/", {"offer": "expired"})) == [expired.pk]
+    assert page_ids(client.get("/queue/", {"offer": "redeemed"})) == []
 
 
 def test_the_queue_page_keeps_a_constant_number_of_queries(
@@ -125,7 +121,7 @@ def test_the_queue_page_keeps_a_constant_number_of_queries(
         open_case(manager=alice, abc_class="A")
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get("/queue/")
-    assert len(_ids(response)) == 25 and response.context["page"].total == 90
+    assert len(page_ids(response)) == 25 and response.context["page"].total == 90
 
 
 def test_htmx_filtering_returns_only_the_results(alice, login):
@@ -174,7 +170,7 @@ def test_the_pool_lists_unassigned_cases_and_hides_colleagues_clients(alice, bob
     open_case(client_manager=bob)  # bob's own client: his, not the pool's
     open_case(manager=bob)
     open_case(is_control=True)
-    ids = _ids(login(alice).get("/queue/pool/"))
+    ids = page_ids(login(alice).get("/queue/pool/"))
     assert ids == [free.pk, own_client.pk]
 
 
@@ -191,7 +187,7 @@ def test_the_pool_page_keeps_a_constant_number_of_queries(
         open_case()
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get("/queue/pool/")
-    assert len(_ids(response)) == 25
+    assert len(page_ids(response)) == 25
 
 
 def test_claiming_moves_the_case_to_my_week(alice, login):

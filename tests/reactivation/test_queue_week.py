@@ -16,7 +16,7 @@ from reactivation.models import Case
 from reactivation.selectors import queue as selectors
 from reactivation.services.offers import offer_issue
 from tests.factories import OfferTemplateFactory, SegmentFactory
-from tests.reactivation.queue_helpers import NOW, TODAY, catalogue, open_case
+from tests.reactivation.queue_helpers import NOW, TODAY, catalogue, open_case, page_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +28,6 @@ ABC_RANK = {"A": 0, "B": 1, "C": 2}
 def _frozen():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def _ids(response):
-    return [case.pk for case in response.context["page"].object_list]
 
 
 def _bucket(case):
@@ -90,8 +86,8 @@ def test_the_order_holds_across_buckets_on_page_one_and_two(alice, login):
     client = login(alice)
     first = client.get("/queue/")
     second = client.get("/queue/", {"page": 2})
-    assert _ids(first) == expected[:25]
-    assert _ids(second) == expected[25:]
+    assert page_ids(first) == expected[:25]
+    assert page_ids(second) == expected[25:]
     assert first.context["page"].total == 36 and not first.context["page"].total_is_estimate
     assert first.context["page"].has_next and not second.context["page"].has_next
 
@@ -133,7 +129,7 @@ def test_filter_by_segment_keeps_the_order_beyond_a_page(alice, login):
         case.client.segment = coffee
         case.client.save(update_fields=["segment"])
     response = login(alice).get("/queue/", {"segment": coffee.pk})
-    assert _ids(response) == _expected(matching)
+    assert page_ids(response) == _expected(matching)
 
 
 def test_filter_by_a_closed_status_lists_only_those_in_order(alice, login):
@@ -143,7 +139,7 @@ def test_filter_by_a_closed_status_lists_only_those_in_order(alice, login):
         status=Case.Status.DECLINED, closed_on=TODAY
     )
     response = login(alice).get("/queue/", {"status": "declined"})
-    assert _ids(response) == _expected(declined)
+    assert page_ids(response) == _expected(declined)
 
 
 def test_any_status_mixes_open_and_closed_cases_in_one_order(alice, login):
@@ -153,15 +149,15 @@ def test_any_status_mixes_open_and_closed_cases_in_one_order(alice, login):
     )
     open_case(manager=alice, is_control=True)  # never in the week, whatever the status
     client = login(alice)
-    assert _ids(client.get("/queue/", {"status": ""})) == _expected(cases)[:25]
-    assert _ids(client.get("/queue/", {"status": "", "page": 2})) == _expected(cases)[25:]
+    assert page_ids(client.get("/queue/", {"status": ""})) == _expected(cases)[:25]
+    assert page_ids(client.get("/queue/", {"status": "", "page": 2})) == _expected(cases)[25:]
 
 
 def test_filter_by_abc_class_keeps_the_order_beyond_a_page(alice, login):
     cases = _week_of_every_bucket(alice, per_bucket=10)
     b_cases = [c for c in cases if c.abc_class == "B"]
     assert b_cases
-    assert _ids(login(alice).get("/queue/", {"abc_class": "B"})) == _expected(b_cases)
+    assert page_ids(login(alice).get("/queue/", {"abc_class": "B"})) == _expected(b_cases)
 
 
 def test_filter_by_reason_keeps_the_order(alice, login):
@@ -179,7 +175,7 @@ def test_filter_by_reason_keeps_the_order(alice, login):
         )
     for case in stated:
         case.refresh_from_db()
-    assert _ids(login(alice).get("/queue/", {"reason": price.pk})) == _expected(stated)
+    assert page_ids(login(alice).get("/queue/", {"reason": price.pk})) == _expected(stated)
 
 
 @pytest.mark.parametrize("state", ["none", "live", "expired", "redeemed"])
@@ -200,7 +196,7 @@ def test_filter_by_offer_state_keeps_the_order(alice, login, state):
         "expired": expired,
         "redeemed": redeemed,
     }[state]
-    assert _ids(login(alice).get("/queue/", {"offer": state})) == _expected(expected)
+    assert page_ids(login(alice).get("/queue/", {"offer": state})) == _expected(expected)
 
 
 @pytest.mark.parametrize(
@@ -230,7 +226,7 @@ def test_the_week_reads_the_same_number_of_queries_as_it_grows(
     _week_of_every_bucket(alice, per_bucket=5)
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get("/queue/", query)
-    assert len(_ids(response)) == 25
+    assert len(page_ids(response)) == 25
 
 
 def test_a_week_beyond_the_exact_count_shows_about_how_many(
@@ -262,7 +258,7 @@ def test_next_case_follows_the_week_order_and_skips_later_call_backs(alice, logi
         status=Case.Status.DECLINED, closed_on=TODAY
     )
     assert client.get("/queue/next/")["Location"] == "/queue/"
-    assert _ids(client.get("/queue/")) == [later.pk]
+    assert page_ids(client.get("/queue/")) == [later.pk]
 
 
 def test_the_class_filter_ranks_classes_as_the_list_order_does(alice):
@@ -283,4 +279,4 @@ def test_the_pool_filters_by_class_in_its_order(alice, login):
     best = open_case(abc_class="B", priority=0.9)
     second = open_case(abc_class="B", priority=0.2)
     open_case(abc_class="A", priority=0.5)
-    assert _ids(login(alice).get("/queue/pool/", {"abc_class": "B"})) == [best.pk, second.pk]
+    assert page_ids(login(alice).get("/queue/pool/", {"abc_class": "B"})) == [best.pk, second.pk]
