@@ -1,7 +1,7 @@
 """Every client has a statistics row: the ORM's way of creating a client makes it here.
 
-Set-wise inserts (imports, the demo's bulk creation) add their rows themselves, and
-``clients.stats`` writes rows for any client that has none whenever it refreshes them.
+Set-wise inserts of clients (imports, the demo's bulk creation) get theirs from the refresh or
+rebuild that follows them: ``clients.stats`` writes the row of any client that has none.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from calls.seed import demo_activity, seed_catalogue
-from clients.models import Client, ClientStats, Segment, Transaction
+from clients.models import Client, Segment, Transaction
 from reactivation.models import BusinessSettings, Policy
 from reactivation.roles import Role
 from reactivation.services.pipeline import pipeline_replay
@@ -214,7 +214,6 @@ def demo_create(*, clients: int = 3000, seed: int = 1, today: dt.date) -> DemoRe
                     (len(new_clients) - 1, offset + 3, -round(amount * 0.3, 2), spec.margin_rate)
                 )
     Client.objects.bulk_create(new_clients, batch_size=2000)
-    ClientStats.objects.bulk_create([ClientStats(client=c) for c in new_clients], batch_size=2000)
     transactions = []
     repeats: dict[tuple, int] = {}
     for client_index, offset, amount, margin_rate in rows:
