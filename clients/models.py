@@ -177,8 +177,8 @@ class ClientStats(models.Model):
     """A client's purchase statistics, maintained set-wise by ``clients.stats`` (never by hand).
 
     One row per client: every path that creates clients creates their rows (a client saved
-    through the ORM gets one from ``clients.signals``; set-wise inserts add theirs), and
-    ``rebuild_stats`` writes the whole table afresh.
+    through the ORM gets one from ``clients.signals``; set-wise inserts get theirs from the
+    refresh or rebuild that follows them), and ``rebuild_stats`` writes the whole table afresh.
     """
 
     client = models.OneToOneField(
