@@ -61,9 +61,10 @@ def _seed_activity(as_of: dt.date) -> None:
 
 def _schedule_call_backs(as_of: dt.date) -> None:
     """Give every third open, assigned case a call-back date from a week ago to a week ahead
-    (a fifteenth of them today), and a reason to every reached call, as a week of calling
-    leaves them, so that every bucket of the week and every filter has rows. Set-wise and
-    idempotent for a date; run on a kept base too, since the dates follow today."""
+    (a fifteenth of them today), and a reason to every reached call (and to its case, as its
+    latest reason), as a week of calling leaves them, so that every bucket of the week and
+    every filter has rows. Set-wise and idempotent for a date; run on a kept base too, since
+    the dates follow today."""
     from django.db import connection
 
     from calls.models import Reason
@@ -90,6 +91,18 @@ def _schedule_call_backs(as_of: dt.date) -> None:
             WHERE outcome = 'reached' AND reason_id IS NULL
             """,
             [reasons, len(reasons)],
+        )
+        # As the call service keeps it: each case's reason is that of its latest call with one.
+        cursor.execute(
+            """
+            UPDATE reactivation_case c SET last_reason_id = l.reason_id
+            FROM (
+                SELECT DISTINCT ON (case_id) case_id, reason_id
+                FROM calls_call WHERE reason_id IS NOT NULL
+                ORDER BY case_id, called_at DESC, id DESC
+            ) l
+            WHERE c.id = l.case_id AND c.last_reason_id IS DISTINCT FROM l.reason_id
+            """
         )
         cursor.execute("VACUUM ANALYZE reactivation_case")
         cursor.execute("VACUUM ANALYZE calls_call")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -60,7 +61,9 @@ def call_record(
     1. Lock the case; refuse a closed or control case, or one the caller does not work
        (owners and admins may record on any assigned case).
     2. Write the call with the script version used and the answers that belong to it.
-    3. The outcome moves the case:
+    3. A reason given becomes the case's latest reason (``Case.last_reason``, which the
+       week's reason filter reads), unless a call recorded later says otherwise.
+    4. The outcome moves the case:
        - call back: ``next_call_on`` is the date given;
        - do not call: the case closes as declined and the client is marked do-not-contact;
        - no answer, busy, wrong number: one more attempt; at the policy's attempt cap the case
@@ -102,6 +105,9 @@ def call_record(
 
     case.last_call_at = now
     fields = ["last_call_at", "next_call_on", "attempts", "status", "closed_on", "updated_at"]
+    if data.reason is not None and _is_latest_reason(call):
+        case.last_reason = data.reason
+        fields.append("last_reason")
     close_on = max(today, case.opened_on)
     if data.outcome == Call.Outcome.DO_NOT_CALL:
         case.status, case.closed_on, case.next_call_on = Case.Status.DECLINED, close_on, None
@@ -127,3 +133,13 @@ def call_record(
         call=call
     )
     return call
+
+
+def _is_latest_reason(call: Call) -> bool:
+    """Whether ``call`` is the latest of its case's calls that recorded a reason, in the order
+    the case page and the win credit use (call time, then id): a call recorded with an earlier
+    time (``now`` given) does not replace the reason of a later one."""
+    later = Call.objects.filter(case_id=call.case_id, reason__isnull=False).filter(
+        Q(called_at__gt=call.called_at) | Q(called_at=call.called_at, pk__gt=call.pk)
+    )
+    return not later.exists()

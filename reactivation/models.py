@@ -221,12 +221,19 @@ class Case(models.Model):
     credited_reason = models.ForeignKey(
         "calls.Reason", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The reason of the case's latest call (by call time, then id) that recorded one, kept by
+    # ``call_record``: the week's reason filter reads it from the case and its indexes.
+    last_reason = models.ForeignKey(
+        "calls.Reason", verbose_name=_("latest reason given"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
     close_note = models.TextField(_("note on closing"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = CaseQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # The latest reason is a copy of what the calls say, which keep their own record.
+    history = HistoricalRecords(excluded_fields=["updated_at", "last_reason"])
 
     class Meta:
         ordering = ["-opened_on", "-id"]
@@ -259,6 +266,22 @@ class Case(models.Model):
                 abc_order_expression(), F("priority").desc(), F("potential_value").desc(), F("id"),
                 name="case_week_dates",
                 condition=Q(is_control=False),
+            ),
+            # The same pair for the reason filter, on the cases that have a reason: the
+            # reason follows the status, so a filtered part reads only that reason's cases.
+            models.Index(
+                F("assigned_to"), F("status"), F("last_reason"), abc_order_expression(),
+                F("priority").desc(), F("potential_value").desc(), F("id"),
+                name="case_week_reason_order",
+                include=["next_call_on", "assigned_on"],
+                condition=Q(is_control=False, last_reason__isnull=False),
+            ),
+            models.Index(
+                F("assigned_to"), F("status"), F("last_reason"), F("next_call_on"),
+                F("assigned_on"), abc_order_expression(), F("priority").desc(),
+                F("potential_value").desc(), F("id"),
+                name="case_week_reason_dates",
+                condition=Q(is_control=False, last_reason__isnull=False),
             ),
         ]
         constraints = [

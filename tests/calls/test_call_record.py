@@ -137,6 +137,36 @@ def test_reached_and_won_back_closes_and_credits(alice, login, setup):
     )
 
 
+def test_a_reason_given_becomes_the_cases_latest_reason(alice, login, setup):
+    case = setup
+    price, service = Reason.objects.get(code="price"), Reason.objects.get(code="service")
+    client = login(alice)
+    _post(client, case, reason=price.pk)
+    case.refresh_from_db()
+    assert case.last_reason == price
+    _post(client, case, outcome="no_answer")  # a call without a reason keeps the last one
+    case.refresh_from_db()
+    assert case.last_reason == price
+    _post(client, case, reason=service.pk)
+    case.refresh_from_db()
+    assert case.last_reason == service
+
+
+def test_a_call_recorded_with_an_earlier_time_keeps_the_later_calls_reason(alice, setup):
+    case = setup
+    price, service = Reason.objects.get(code="price"), Reason.objects.get(code="service")
+    for reason, when in ((price, NOW), (service, NOW - dt.timedelta(hours=2))):
+        services.call_record(
+            case=case,
+            manager=alice,
+            data=services.CallInput(outcome="reached", reason=reason),
+            script_version=None,
+            now=when,
+        )
+    case.refresh_from_db()
+    assert case.last_reason == price
+
+
 def test_reached_and_declined_closes(alice, login, setup):
     case = setup
     _post(login(alice), case, close_as="declined")

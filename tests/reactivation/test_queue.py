@@ -94,6 +94,22 @@ def test_filter_by_reason(alice, login):
     assert page_ids(login(alice).get("/queue/", {"reason": price.pk})) == [match.pk]
 
 
+def test_filter_by_reason_reads_the_latest_reason_given(alice, login):
+    catalogue()
+    price, service = Reason.objects.get(code="price"), Reason.objects.get(code="service")
+    changed_mind = open_case(manager=alice)
+    for reason in (price, service):
+        call_record(
+            case=changed_mind,
+            manager=alice,
+            data=CallInput(outcome="reached", reason=reason),
+            script_version=None,
+        )
+    client = login(alice)
+    assert page_ids(client.get("/queue/", {"reason": price.pk})) == []
+    assert page_ids(client.get("/queue/", {"reason": service.pk})) == [changed_mind.pk]
+
+
 def test_filter_by_offer_state(alice, login):
     with_offer = open_case(manager=alice)
     without = open_case(manager=alice)

@@ -201,19 +201,31 @@ def test_filter_by_offer_state_keeps_the_order(alice, login, state):
 
 @pytest.mark.parametrize(
     "query",
-    [{}, {"page": 2}, {"status": ""}, {"offer": "none"}, {"abc_class": "A"}, {"segment": "x"}],
+    [
+        {},
+        {"page": 2},
+        {"status": ""},
+        {"offer": "none"},
+        {"abc_class": "A"},
+        {"segment": "x"},
+        {"reason": "x"},
+    ],
 )
 def test_the_week_reads_the_same_number_of_queries_as_it_grows(
     alice, login, django_assert_max_num_queries, query
 ):
+    catalogue()
     coffee = SegmentFactory(code="coffee")
+    price = Reason.objects.get(code="price")
     if query.get("segment"):
         query = {**query, "segment": coffee.pk}
+    if query.get("reason"):
+        query = {**query, "reason": price.pk}
 
     def grow(per_bucket, seed):
         """Cases of every bucket that every query of this test lists."""
         for case in _week_of_every_bucket(alice, per_bucket=per_bucket, seed=seed):
-            Case.objects.filter(pk=case.pk).update(abc_class="A")
+            Case.objects.filter(pk=case.pk).update(abc_class="A", last_reason=price)
             case.client.segment = coffee
             case.client.save(update_fields=["segment"])
 
