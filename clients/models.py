@@ -234,6 +234,30 @@ class ClientStats(models.Model):
         return f"{self.client_id}: {self.status}"
 
 
+class StatusTally(models.Model):
+    """How many clients each segment has per status, kept as a sum of signed changes.
+
+    On PostgreSQL, triggers on the statistics and client tables (migration ``0005``) add a row
+    per write statement that moves clients between statuses or segments: ``+n`` for where they
+    went, ``-n`` for where they were. The counts are the sums (``clients.tally``), read every
+    night without counting the base. A row with ``recount`` set asks for a full count
+    instead: ``rebuild_stats`` leaves one, as it writes the statistics table afresh. SQLite
+    has no such triggers and counts the clients directly (its bases are small).
+    """
+
+    segment_id = models.IntegerField(_("segment"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, blank=True)
+    clients = models.BigIntegerField(_("clients"), default=0)
+    recount = models.BooleanField(_("recount"), default=False)
+
+    class Meta:
+        verbose_name = _("status tally")
+        verbose_name_plural = _("status tallies")
+
+    def __str__(self) -> str:
+        return f"{self.segment_id} {self.status}: {self.clients:+d}"
+
+
 # The statistics' own columns, in table order (the client key aside).
 STATS_FIELDS = tuple(f.name for f in ClientStats._meta.concrete_fields if not f.primary_key)
 

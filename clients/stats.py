@@ -32,6 +32,7 @@ from itertools import islice
 from django.db import connection, transaction
 
 from clients.models import Client, ClientStats
+from clients.tally import recount_later
 from reactivation import rules
 from reactivation.planner import planner_settings
 
@@ -297,7 +298,8 @@ def _rebuild_postgres(cursor, select: str, params: dict) -> int:
     2. create the new table like the old one (columns, defaults, checks) and fill it with one
        ``INSERT ... SELECT``: no dead row versions, no index entries written row by row;
     3. add the primary key, the foreign key (``NOT VALID``: every row was just read from
-       ``clients_client``) and the indexes under temporary names;
+       ``clients_client``) and the indexes under temporary names, and the status tally's
+       triggers (``clients.tally``, which recounts after the swap);
     4. drop the old table and give the new one, its indexes and constraints the old names, so
        the schema is exactly what the migrations made; then let the planner see it (ANALYZE).
 
@@ -323,6 +325,12 @@ def _rebuild_postgres(cursor, select: str, params: dict) -> int:
         [table],
     )
     indexes = cursor.fetchall()
+    cursor.execute(
+        "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger "
+        "WHERE tgrelid = %s::regclass AND NOT tgisinternal",
+        [table],
+    )
+    triggers = cursor.fetchall()
     # 2.
     cursor.execute(f"DROP TABLE IF EXISTS {new}")
     cursor.execute(f"CREATE TABLE {new} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
@@ -347,6 +355,11 @@ def _rebuild_postgres(cursor, select: str, params: dict) -> int:
                 f".{table} ", f".{new} ", 1
             )
         )
+    # The triggers that keep the status tally go on the new table once it is filled; the
+    # tally is recounted on its next read.
+    for _name, definition in triggers:
+        cursor.execute(definition.replace(f".{table} ", f".{new} ", 1))
+    recount_later(cursor)
     # 4. Rows written earlier in the same transaction may still owe their deferred foreign key
     # checks, which would stop the DROP: run them now, then defer again (Django's default).
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

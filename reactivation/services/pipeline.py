@@ -322,7 +322,8 @@ def business_date_due(now: dt.datetime | None = None) -> dt.date:
 
 def weekly_run(*, as_of: dt.date) -> dict:
     """The week's work, on the assignment day after that night's run: ABC classes, the model
-    refits segments asked for, a fresh churn measurement, then the week's case assignment. Runs
+    refits segments asked for, the dashboards' value table, a fresh churn measurement, then the
+    week's case assignment. Runs
     once per date (recorded in the ledger row); each part is idempotent anyway."""
     from reactivation.services.abc import abc_recompute
     from reactivation.services.modelfit import models_refit
@@ -332,6 +333,7 @@ def weekly_run(*, as_of: dt.date) -> dict:
         return {}
     counts: dict = {"abc": abc_recompute(as_of=as_of)}
     counts["refits"] = [fit.segment for fit in models_refit(until=as_of) if fit.ok]
+    counts["values"] = _values_weekly(as_of)
     try:
         from reactivation.services.cases import cases_assign_week
     except ImportError:
@@ -345,6 +347,26 @@ def weekly_run(*, as_of: dt.date) -> dict:
                 {"weekly_done": True, "yearly_churn": gate.measure_yearly_churn(as_of=as_of)},
             )
     return counts
+
+
+def _values_weekly(as_of: dt.date) -> int:
+    """The dashboards' tables that read every client or a month of transactions: the value
+    table (with this week's classes and models) and the running month of the cohort table
+    recounted (a file imported late for past days shows there). Returns the value rows."""
+    try:
+        from reactivation.services.snapshots import (
+            cohorts_refresh,
+            dashboard_changed,
+            month_start,
+            value_snapshot_write,
+        )
+    except ImportError:
+        return 0
+    with transaction.atomic():
+        written = value_snapshot_write(as_of=as_of)
+        cohorts_refresh(start=month_start(as_of), end=as_of)
+        dashboard_changed()
+    return written
 
 
 def pipeline_replay(*, end: dt.date, days: int, snapshot: bool = False) -> list[RunOutcome]:

@@ -1,9 +1,11 @@
 """The daily retention snapshots and the pre-aggregated tables the dashboards read.
 
 - ``snapshot_write(*, as_of)`` is the nightly pipeline's last step: the day's rows per segment
-  from the current client statuses and that day's transactions and cases, the running month of
-  the cohort table, and the value table. Idempotent: a second run for the same day replaces
-  the rows it wrote.
+  from the status tally and that day's transactions and cases, the running month of the cohort
+  table and the activity tables. Idempotent: a second run for the same day replaces the rows it
+  wrote. Its cost follows the day, not the base.
+- ``value_snapshot_write(*, as_of)`` writes the value table, which reads every client: the
+  weekly run calls it.
 - ``snapshots_backfill(*, start, end)`` reconstructs the daily history from the transactions
   (for a new install, after a large import, and for the demo), so the dashboards have years of
   history from the first day.
@@ -35,6 +37,7 @@ from django.db.models.functions import TruncDate, TruncMonth
 
 from calls.models import Call
 from clients.models import Client, Segment, Status, Transaction
+from clients.tally import status_counts
 from reactivation import metrics, rules
 from reactivation.models import (
     BusinessSettings,
@@ -88,22 +91,28 @@ def month_start(day: dt.date) -> dt.date:
 def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
     """Write the snapshot of ``as_of`` (one row per segment, and one for clients without one).
 
-    1. status counts from the clients' current statuses (the pipeline has just re-statused);
+    1. status counts from the status tally (``clients.tally``: the pipeline has just
+       re-statused, and the tally follows every write without counting the base);
     2. revenue, purchase days, buyers and first purchases from that day's transactions;
     3. cases opened, won back and held out as control on that day;
-    4. upsert the rows, then refresh the running month of the cohort table and the day's
-       value table.
+    4. upsert the rows, then bring the running month of the cohort table up to the day (that
+       day's buyers only, when the day before has its snapshot) and recompute the activity
+       tables of the cases still moving. The value table is weekly (``value_snapshot_write``
+       from the weekly run); the first snapshot writes one if there is none yet.
+
+    Every read follows the day's transactions and cases, not the size of the base.
     """
+    incremental = not DailySnapshot.objects.filter(as_of=as_of).exists() and (
+        DailySnapshot.objects.filter(as_of=as_of - dt.timedelta(days=1)).exists()
+    )
     rows: dict[int | None, dict[str, object]] = defaultdict(dict)
     segment_ids = [None, *Segment.objects.values_list("pk", flat=True)]
     for segment_id in segment_ids:
         rows[segment_id] = {}
 
-    statuses = Client.objects.values("segment_id", "stats__status").annotate(n=Count("pk"))
-    for item in statuses.order_by():
-        status = item["stats__status"] or Status.NONE
+    for (segment_id, status), clients in status_counts().items():
         field = status if status != Status.NONE else "no_purchases"
-        rows[item["segment_id"]][field] = rows[item["segment_id"]].get(field, 0) + item["n"]
+        rows[segment_id][field] = rows[segment_id].get(field, 0) + clients
 
     day = Transaction.objects.filter(date=as_of).values("client__segment_id").order_by()
     for item in day.annotate(
@@ -112,13 +121,12 @@ def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
         rows[item["client__segment_id"]].update(
             revenue=item["revenue"] or Decimal(0), purchases=item["buyers"], buyers=item["buyers"]
         )
-    for item in (
-        Client.objects.filter(stats__first_purchase_on=as_of)
-        .values("segment_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        rows[item["segment_id"]]["new_clients"] = item["n"]
+    # A first purchase on the day is one of the day's purchases: read from those, by key.
+    first_buyers = Transaction.objects.filter(
+        date=as_of, amount__gt=0, client__stats__first_purchase_on=as_of
+    ).values("client__segment_id")
+    for item in first_buyers.annotate(n=Count("client_id", distinct=True)).order_by():
+        rows[item["client__segment_id"]]["new_clients"] = item["n"]
 
     cases = Case.objects.values("client__segment_id").order_by()
     for item in cases.filter(opened_on=as_of).annotate(
@@ -145,8 +153,12 @@ def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
         )
         written.append(snapshot)
 
-    cohorts_refresh(start=month_start(as_of), end=as_of)
-    value_snapshot_write(as_of=as_of)
+    if incremental and as_of.day > 1:
+        cohorts_add_day(as_of=as_of)
+    else:
+        cohorts_refresh(start=month_start(as_of), end=as_of)
+    if not ValueSnapshot.objects.exists():
+        value_snapshot_write(as_of=as_of)
     activity_refresh(start=as_of - dt.timedelta(days=ACTIVITY_REFRESH_DAYS), end=as_of)
     dashboard_changed()
     return written
@@ -172,12 +184,11 @@ SNAPSHOT_FIELDS = (
 
 def cohorts_refresh(*, start: dt.date, end: dt.date) -> int:
     """Recompute the cohort table for the months from ``start``'s to ``end``'s: for each month,
-    how many clients of each first-purchase month bought in it (one GROUP BY over the
-    transactions of those months only). Returns the rows written."""
+    how many clients of each first-purchase month bought in it up to ``end`` (one GROUP BY
+    over the transactions of those months only). Returns the rows written."""
     first_month, last_month = month_start(start), month_start(end)
-    next_month = (last_month + dt.timedelta(days=32)).replace(day=1)
     counts = (
-        Transaction.objects.filter(amount__gt=0, date__gte=first_month, date__lt=next_month)
+        Transaction.objects.filter(amount__gt=0, date__gte=first_month, date__lte=end)
         .annotate(month=TruncMonth("date"), cohort=TruncMonth("client__stats__first_purchase_on"))
         .values("cohort", "month", "client__segment_id")
         .annotate(n=Count("client_id", distinct=True))
@@ -196,6 +207,47 @@ def cohorts_refresh(*, start: dt.date, end: dt.date) -> int:
     CohortActivity.objects.filter(month__gte=first_month, month__lte=last_month).delete()
     CohortActivity.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+def cohorts_add_day(*, as_of: dt.date) -> int:
+    """Add ``as_of``'s buyers to the running month of the cohort table, for a table that is
+    current up to the day before: only the clients whose first purchase of the month is that
+    day (no purchase earlier in the month, by the client and date index). Returns the clients
+    added."""
+    month = month_start(as_of)
+    earlier = Transaction.objects.filter(
+        client_id=OuterRef("client_id"), amount__gt=0, date__gte=month, date__lt=as_of
+    )
+    added = (
+        Transaction.objects.filter(date=as_of, amount__gt=0)
+        .filter(~Exists(earlier))
+        .annotate(cohort=TruncMonth("client__stats__first_purchase_on"))
+        .values("cohort", "client__segment_id")
+        .annotate(n=Count("client_id", distinct=True))
+        .order_by()
+    )
+    counts = {
+        (_as_date(item["cohort"]), item["client__segment_id"]): item["n"]
+        for item in added
+        if item["cohort"] is not None
+    }
+    existing = {
+        (row.cohort, row.segment_id): row
+        for row in CohortActivity.objects.filter(month=month, cohort__in={c for c, _s in counts})
+    }
+    changed, created = [], []
+    for (cohort, segment_id), clients in counts.items():
+        row = existing.get((cohort, segment_id))
+        if row is None:
+            created.append(
+                CohortActivity(cohort=cohort, month=month, segment_id=segment_id, clients=clients)
+            )
+        else:
+            row.clients += clients
+            changed.append(row)
+    CohortActivity.objects.bulk_update(changed, ["clients"], batch_size=2000)
+    CohortActivity.objects.bulk_create(created, batch_size=2000)
+    return sum(counts.values())
 
 
 def _as_date(value: dt.date | dt.datetime) -> dt.date:

@@ -187,3 +187,50 @@ def test_nightly_write_keeps_the_activity_tables(base, alice):
     day = ManagerDaily.objects.get(manager=alice)
     assert (day.day, day.calls, day.reached) == (dt.date(2026, 6, 22), 1, 1)
     assert ReasonDaily.objects.get(reason=reason).calls == 1
+
+
+def _cohorts() -> dict[tuple, int]:
+    return {
+        (row.cohort, row.month, row.segment_id): row.clients
+        for row in CohortActivity.objects.all()
+    }
+
+
+def test_nightly_snapshots_keep_the_running_month_of_the_cohort_table_day_by_day(base):
+    from reactivation.services.snapshots import cohorts_refresh
+
+    segment = base["segment"]
+    twice, returning = ClientFactory(segment=segment), ClientFactory(segment=None)
+    TransactionFactory(client=twice, date=dt.date(2026, 6, 28), amount=Decimal("10"))
+    TransactionFactory(client=twice, date=dt.date(2026, 6, 29), amount=Decimal("10"))
+    TransactionFactory(client=returning, date=dt.date(2026, 5, 10), amount=Decimal("10"))
+    TransactionFactory(client=returning, date=dt.date(2026, 6, 29), amount=Decimal("10"))
+    TransactionFactory(client=base["steady"], date=dt.date(2026, 6, 28), amount=Decimal("10"))
+    snapshots_backfill(start=dt.date(2026, 5, 1), end=dt.date(2026, 6, 27))
+
+    for day in (dt.date(2026, 6, 28), dt.date(2026, 6, 29), AS_OF):
+        refresh_clients(client_ids=None, as_of=day, until=day)
+        snapshot_write(as_of=day)
+    nightly = _cohorts()
+    cohorts_refresh(start=dt.date(2026, 6, 1), end=AS_OF)
+
+    assert nightly == _cohorts()
+    june = dt.date(2026, 6, 1)
+    assert nightly[(june, june, segment.pk)] == 4  # steady, sleepy, newcomer and twice, once
+    assert nightly[(dt.date(2026, 5, 1), june, None)] == 1
+    # A second write of the same day recounts the month instead of adding the day again.
+    snapshot_write(as_of=AS_OF)
+    assert _cohorts() == nightly
+
+
+def test_the_value_table_is_weekly_and_the_first_snapshot_writes_one(base):
+    from reactivation.services.pipeline import weekly_run
+
+    snapshot_write(as_of=AS_OF - dt.timedelta(days=1))
+    assert ValueSnapshot.objects.filter(as_of=AS_OF - dt.timedelta(days=1)).exists()
+
+    snapshot_write(as_of=AS_OF)
+    assert not ValueSnapshot.objects.filter(as_of=AS_OF).exists()
+
+    counts = weekly_run(as_of=AS_OF)
+    assert counts["values"] == ValueSnapshot.objects.filter(as_of=AS_OF).count() > 0

@@ -205,9 +205,14 @@ def _schema() -> set[tuple[str, str]]:
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
             " WHERE conrelid = 'clients_clientstats'::regclass"
         )
-        return indexes | {
+        constraints = {
             (name, definition.replace(" NOT VALID", "")) for name, definition in cursor.fetchall()
         }
+        cursor.execute(
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger"
+            " WHERE tgrelid = 'clients_clientstats'::regclass AND NOT tgisinternal"
+        )
+        return indexes | constraints | set(cursor.fetchall())
 
 
 @pytest.mark.django_db
