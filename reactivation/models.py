@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -306,9 +307,18 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.client}"
 
+    def get_status_display(self) -> str:
+        """The status's label, as Django's own method gives it; that one builds a map of every
+        choice on each call, and the lists show it on every row."""
+        return force_str(_STATUS_LABELS.get(self.status, self.status), strings_only=True)
+
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+
+# Lazy labels: each is translated when shown, in the language of the request.
+_STATUS_LABELS: dict[str, Any] = dict(Case.Status.choices)
 
 
 class QueueExclusion(models.Model):

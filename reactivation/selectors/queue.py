@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.db import connections
@@ -195,15 +196,24 @@ def _rows(queryset: QuerySet[Case]) -> QuerySet[Case]:
 
 @dataclass
 class Listing:
-    """A filtered, ordered list of cases and the filterset that drew it (for the form).
+    """A filtered list of cases and the filterset that drew it (for the form); ``queryset`` is
+    the list in its order.
 
-    For my week, ``week`` says how the order is read page by page, and ``own`` is the same
-    filtered list written without the scope's pool branch (``page_of_week``)."""
+    For my week, ``rows`` is not ordered yet: ``week`` says how the order is read page by
+    page, and ``own`` is the same filtered list written without the scope's pool branch
+    (``page_of_week``). Its ``queryset`` (the order as one ORDER BY) is built only when asked
+    for: the page does not use it."""
 
     filter: QueueFilter | PoolFilter
-    queryset: QuerySet[Case]
+    rows: QuerySet[Case]
     week: WeekOrder | None = None
     own: QuerySet[Case] | None = None
+
+    @cached_property
+    def queryset(self) -> QuerySet[Case]:
+        if self.week is None:
+            return self.rows
+        return _ordered(self.rows, self.week.today, self.week.start)
 
 
 def queue_list(*, user: Any, filters: Any, today: dt.date, start: dt.date | None = None) -> Listing:
@@ -226,7 +236,7 @@ def queue_list(*, user: Any, filters: Any, today: dt.date, start: dt.date | None
     statuses = tuple(value for value, _label in WORKED_STATUSES) if mixed else ()
     return Listing(
         filterset,
-        _ordered(filtered, today, start),
+        filtered,
         WeekOrder(today, start, statuses),
         own if getattr(user, "is_authenticated", False) else filtered,
     )
@@ -567,7 +577,9 @@ def page_of_week(listing: Listing, page_number: Any, page_size: int) -> Page:
     total = max(total, offset + len(found) + (1 if has_next else 0))
     buckets = dict(found)
     # Every row is mine, so no manager to join; the order is the one read above.
-    week = listing.filter.qs.select_related(None).select_related("client", "client__segment", "client__stats")
+    week = listing.filter.qs.select_related(None).select_related(
+        "client", "client__segment", "client__stats"
+    )
     rows = {case.pk: case for case in week.filter(pk__in=buckets).order_by()}
     cases = []
     for pk, bucket in found:

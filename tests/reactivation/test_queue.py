@@ -124,6 +124,26 @@ def test_filter_by_offer_state(alice, login):
     assert page_ids(client.get("/queue/", {"offer": "redeemed"})) == []
 
 
+def test_the_filter_bar_marks_the_chosen_options(alice, login):
+    catalogue()
+    price = Reason.objects.get(code="price")
+    open_case(manager=alice, status=Case.Status.DECLINED, closed_on=TODAY)
+    body = login(alice).get("/queue/", {"status": "declined", "reason": price.pk}).content.decode()
+    assert '<option value="declined" selected>' in body
+    assert f'<option value="{price.pk}" selected>' in body
+    assert body.count(" selected>") == 2
+    assert '<option value="" selected>' not in body
+
+
+def test_a_case_shows_its_status_as_django_would(alice):
+    case = open_case(manager=alice)
+    for status in Case.Status:
+        case.status = status
+        assert case.get_status_display() == str(status.label)
+    case.status = "bogus"
+    assert case.get_status_display() == "bogus"
+
+
 def test_the_queue_page_keeps_a_constant_number_of_queries(
     alice, login, django_assert_max_num_queries
 ):
