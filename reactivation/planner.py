@@ -13,6 +13,11 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+# A few thousand rows (a day's transactions, the cases of a few months) meeting the clients:
+# looked up by key, not by hashing or sorting the whole client table the planner would rather
+# read.
+BY_KEY = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
+
 
 @contextmanager
 def planner_settings(**settings: str) -> Iterator[None]:

@@ -100,6 +100,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The week's covering indexes carry extra columns on PostgreSQL; SQLite builds them
     # without (same order, same results), which is all the embedded database needs.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: its estimates count every subplan of the dashboards' aggregates as if run per
+    # row and compile for a second to run a query of milliseconds. Nothing here runs the long
+    # analytical queries it pays off for.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")

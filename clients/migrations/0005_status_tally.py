@@ -3,10 +3,14 @@
 from django.db import migrations, models
 
 # Each trigger runs once per statement over the rows it wrote (transition tables) and adds one
-# signed row per (segment, status) it moved: cheap for the nightly chunks, which change a few
-# thousand rows, and exact whatever writes the tables (the ORM, set-wise SQL, psql).
+# signed row per (segment, status) it moved: exact whatever writes the tables (the ORM,
+# set-wise SQL, psql). An update's old rows count -1 and its new rows +1, so the rows whose
+# status (or segment) stayed the same cancel out before anything is joined; the rows left meet
+# the other table by key (a nightly chunk changes a few thousand rows: the planner, left to
+# itself, would hash all the clients to meet them).
 TRIGGERS = """
-CREATE FUNCTION clients_tally_stats_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION clients_tally_stats_insert() RETURNS trigger LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
     INSERT INTO clients_statustally (segment_id, status, clients, recount)
     SELECT c.segment_id, n.status, count(*), false
@@ -15,20 +19,29 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION clients_tally_stats_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION clients_tally_stats_update() RETURNS trigger LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
     INSERT INTO clients_statustally (segment_id, status, clients, recount)
     SELECT c.segment_id, moved.status, sum(moved.clients), false
-    FROM tally_old o
-    JOIN tally_new n ON n.client_id = o.client_id AND n.status <> o.status
-    JOIN clients_client c ON c.id = n.client_id
-    CROSS JOIN LATERAL (VALUES (o.status, -1), (n.status, 1)) AS moved (status, clients)
+    FROM (
+        SELECT client_id, status, sum(clients) AS clients
+        FROM (
+            SELECT client_id, status, -1 AS clients FROM tally_old
+            UNION ALL
+            SELECT client_id, status, 1 FROM tally_new
+        ) rows
+        GROUP BY client_id, status
+        HAVING sum(clients) <> 0
+    ) moved
+    JOIN clients_client c ON c.id = moved.client_id
     GROUP BY c.segment_id, moved.status
     HAVING sum(moved.clients) <> 0;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION clients_tally_stats_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION clients_tally_stats_delete() RETURNS trigger LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
     INSERT INTO clients_statustally (segment_id, status, clients, recount)
     SELECT c.segment_id, o.status, -count(*), false
@@ -37,14 +50,22 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION clients_tally_client_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION clients_tally_client_update() RETURNS trigger LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
     INSERT INTO clients_statustally (segment_id, status, clients, recount)
     SELECT moved.segment_id, s.status, sum(moved.clients), false
-    FROM tally_old o
-    JOIN tally_new n ON n.id = o.id AND n.segment_id IS DISTINCT FROM o.segment_id
-    JOIN clients_clientstats s ON s.client_id = n.id
-    CROSS JOIN LATERAL (VALUES (o.segment_id, -1), (n.segment_id, 1)) AS moved (segment_id, clients)
+    FROM (
+        SELECT id, segment_id, sum(clients) AS clients
+        FROM (
+            SELECT id, segment_id, -1 AS clients FROM tally_old
+            UNION ALL
+            SELECT id, segment_id, 1 FROM tally_new
+        ) rows
+        GROUP BY id, segment_id
+        HAVING sum(clients) <> 0
+    ) moved
+    JOIN clients_clientstats s ON s.client_id = moved.id
     GROUP BY moved.segment_id, s.status
     HAVING sum(moved.clients) <> 0;
     RETURN NULL;

@@ -50,6 +50,7 @@ from reactivation.models import (
     ReasonDaily,
     ValueSnapshot,
 )
+from reactivation.planner import BY_KEY, planner_settings
 
 EXPECTED_PURCHASES_HORIZON_DAYS = 90
 DEFAULT_YEARLY_CHURN = 0.30  # used by the value table until a year of snapshots exists
@@ -100,33 +101,60 @@ def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
        tables of the cases still moving. The value table is weekly (``value_snapshot_write``
        from the weekly run); the first snapshot writes one if there is none yet.
 
-    Every read follows the day's transactions and cases, not the size of the base.
+    Every read follows the day's transactions and cases, not the size of the base: they meet
+    the clients by key (``BY_KEY``), where the planner would rather hash the client table.
     """
-    incremental = not DailySnapshot.objects.filter(as_of=as_of).exists() and (
-        DailySnapshot.objects.filter(as_of=as_of - dt.timedelta(days=1)).exists()
+    incremental = (
+        as_of.day > 1
+        and not DailySnapshot.objects.filter(as_of=as_of).exists()
+        and DailySnapshot.objects.filter(as_of=as_of - dt.timedelta(days=1)).exists()
     )
+    counts = status_counts()
+    with planner_settings(**BY_KEY):
+        written = _day_write(as_of=as_of, counts=counts)
+        if incremental:
+            cohorts_add_day(as_of=as_of)
+    if not incremental:
+        cohorts_refresh(start=month_start(as_of), end=as_of)
+    if not ValueSnapshot.objects.exists():
+        value_snapshot_write(as_of=as_of)
+    with planner_settings(**BY_KEY):
+        activity_refresh(start=as_of - dt.timedelta(days=ACTIVITY_REFRESH_DAYS), end=as_of)
+    dashboard_changed()
+    return written
+
+
+def _day_write(
+    *, as_of: dt.date, counts: dict[tuple[int | None, str], int]
+) -> list[DailySnapshot]:
+    """The day's rows of ``DailySnapshot``: ``counts`` by status, the rest from the day's
+    transactions and cases."""
     rows: dict[int | None, dict[str, object]] = defaultdict(dict)
     segment_ids = [None, *Segment.objects.values_list("pk", flat=True)]
     for segment_id in segment_ids:
         rows[segment_id] = {}
 
-    for (segment_id, status), clients in status_counts().items():
+    for (segment_id, status), clients in counts.items():
         field = status if status != Status.NONE else "no_purchases"
         rows[segment_id][field] = rows[segment_id].get(field, 0) + clients
 
+    # A first purchase on the day is one of the day's purchases: counted from those, by key.
     day = Transaction.objects.filter(date=as_of).values("client__segment_id").order_by()
     for item in day.annotate(
-        revenue=Sum("amount"), buyers=Count("client_id", distinct=True, filter=Q(amount__gt=0))
+        revenue=Sum("amount"),
+        buyers=Count("client_id", distinct=True, filter=Q(amount__gt=0)),
+        new=Count(
+            "client_id",
+            distinct=True,
+            filter=Q(amount__gt=0, client__stats__first_purchase_on=as_of),
+        ),
     ):
         rows[item["client__segment_id"]].update(
-            revenue=item["revenue"] or Decimal(0), purchases=item["buyers"], buyers=item["buyers"]
+            revenue=item["revenue"] or Decimal(0),
+            purchases=item["buyers"],
+            buyers=item["buyers"],
+            new_clients=item["new"],
         )
-    # A first purchase on the day is one of the day's purchases: read from those, by key.
-    first_buyers = Transaction.objects.filter(
-        date=as_of, amount__gt=0, client__stats__first_purchase_on=as_of
-    ).values("client__segment_id")
-    for item in first_buyers.annotate(n=Count("client_id", distinct=True)).order_by():
-        rows[item["client__segment_id"]]["new_clients"] = item["n"]
 
     cases = Case.objects.values("client__segment_id").order_by()
     for item in cases.filter(opened_on=as_of).annotate(
@@ -152,15 +180,6 @@ def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
             as_of=as_of, segment_id=segment_id, defaults=defaults
         )
         written.append(snapshot)
-
-    if incremental and as_of.day > 1:
-        cohorts_add_day(as_of=as_of)
-    else:
-        cohorts_refresh(start=month_start(as_of), end=as_of)
-    if not ValueSnapshot.objects.exists():
-        value_snapshot_write(as_of=as_of)
-    activity_refresh(start=as_of - dt.timedelta(days=ACTIVITY_REFRESH_DAYS), end=as_of)
-    dashboard_changed()
     return written
 
 
@@ -781,26 +800,53 @@ def activity_refresh(*, start: dt.date, end: dt.date) -> dict[str, int]:
         )
     ]
 
-    CaseCohortDaily.objects.filter(day__gte=start, day__lte=end).delete()
-    CaseCohortDaily.objects.bulk_create(
-        [
-            CaseCohortDaily(day=day, segment_id=segment_id, manager_id=manager_id, **values)
-            for (day, segment_id, manager_id), values in cohort.items()
-        ],
-        batch_size=2000,
+    keys = ("day", "segment_id", "manager_id")
+    _rows_replace(CaseCohortDaily, start=start, end=end, keys=keys, rows=cohort)
+    _rows_replace(ManagerDaily, start=start, end=end, keys=keys, rows=managers)
+    _rows_replace(
+        ReasonDaily,
+        start=start,
+        end=end,
+        keys=("day", "segment_id", "manager_id", "reason_id"),
+        rows={
+            (row.day, row.segment_id, row.manager_id, row.reason_id): {"calls": row.calls}
+            for row in reasons
+        },
     )
-    ManagerDaily.objects.filter(day__gte=start, day__lte=end).delete()
-    ManagerDaily.objects.bulk_create(
-        [
-            ManagerDaily(day=day, segment_id=segment_id, manager_id=manager_id, **values)
-            for (day, segment_id, manager_id), values in managers.items()
-        ],
-        batch_size=2000,
-    )
-    ReasonDaily.objects.filter(day__gte=start, day__lte=end).delete()
-    ReasonDaily.objects.bulk_create(reasons, batch_size=2000)
     dashboard_changed()
     return {"cohorts": len(cohort), "managers": len(managers), "reasons": len(reasons)}
+
+
+def _rows_replace(
+    model, *, start: dt.date, end: dt.date, keys: tuple[str, ...], rows: dict[tuple, dict]
+) -> int:
+    """Make ``model``'s rows of the days ``[start, end]`` exactly ``rows`` (key -> values; the
+    fields left out are zero), writing only the differences: of the months recomputed each
+    night, a night changes the rows of a few days. Returns the rows written or deleted."""
+    fields = [
+        field.name
+        for field in model._meta.concrete_fields
+        if not field.primary_key and field.attname not in keys
+    ]
+    defaults = {name: model._meta.get_field(name).get_default() for name in fields}
+    existing = {
+        tuple(getattr(row, key) for key in keys): row
+        for row in model.objects.filter(day__gte=start, day__lte=end)
+    }
+    created, changed = [], []
+    for key, values in rows.items():
+        full = {**defaults, **values}
+        row = existing.pop(key, None)
+        if row is None:
+            created.append(model(**dict(zip(keys, key, strict=True)), **full))
+        elif any(getattr(row, name) != value for name, value in full.items()):
+            for name, value in full.items():
+                setattr(row, name, value)
+            changed.append(row)
+    model.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+    model.objects.bulk_update(changed, fields, batch_size=500)
+    model.objects.bulk_create(created, batch_size=2000)
+    return len(created) + len(changed) + len(existing)
 
 
 def _zone() -> dt.tzinfo:
