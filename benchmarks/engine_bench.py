@@ -169,6 +169,34 @@ def bench_rebuild(args, repeat: int, as_of: dt.date, clients: int) -> dict:
     }
 
 
+def _reset(args, as_of: dt.date) -> None:
+    """Put the base back as it was loaded, whatever earlier runs of the benchmark committed: the
+    statistics as of ``as_of``, the cases they opened gone and those they closed open again,
+    no exclusions, snapshots or dashboard tables after it."""
+    from clients.stats import rebuild_stats
+
+    _say(args, f"resetting the base to {as_of} (rebuild_stats, not timed)")
+    rebuild_stats(as_of=as_of)
+    _execute("DELETE FROM reactivation_case WHERE opened_on > %s", [as_of])
+    _execute(
+        "UPDATE reactivation_case SET status = 'open', closed_on = NULL,"
+        " won_transaction_id = NULL, credited_manager_id = NULL,"
+        " credited_script_version_id = NULL, credited_reason_id = NULL WHERE closed_on > %s",
+        [as_of],
+    )
+    _execute("DELETE FROM reactivation_queueexclusion WHERE as_of > %s", [as_of])
+    for table in (
+        "reactivation_pipelinerun",
+        "reactivation_dailysnapshot",
+        "reactivation_cohortactivity",
+        "reactivation_valuesnapshot",
+        "reactivation_casecohortdaily",
+        "reactivation_managerdaily",
+        "reactivation_reasondaily",
+    ):
+        _execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+
+
 def _without_triggers() -> None:
     _execute("ALTER TABLE clients_clientstats DISABLE TRIGGER USER")
 
@@ -196,6 +224,7 @@ def bench_nightly(
     from reactivation.services import pipeline
     from reactivation.services.gate import measure_yearly_churn
 
+    _reset(args, as_of)
     if after_days is None:
         day, due_that_day = _nightly_day(as_of, clients)
     else:

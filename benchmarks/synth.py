@@ -390,6 +390,7 @@ def _fill(
                 "cycle_days",
                 "status",
                 "due_on",
+                "segment_id",
             ],
             [
                 ids,
@@ -401,6 +402,7 @@ def _fill(
                 np.where(np.isnan(cycle), "\\N", cycle.astype(STR)),
                 rules.STATUS_NAMES[codes],
                 to_date(np.where(due >= 0, last + due, -1)),
+                seg_ids,
             ],
         )
         _log(progress, "clients copied")

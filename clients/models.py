@@ -198,6 +198,11 @@ class ClientStats(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.NONE
     )
     due_on = models.DateField(_("status due on"), null=True, blank=True)
+    # A copy of the client's segment, so that the engine's statements on this table (the
+    # nightly re-status, the status tally) never read the wide client rows. Written with the
+    # row by every path that creates or refreshes it, and kept by a trigger when a client
+    # changes segment (migration clients 0005).
+    segment_id = models.IntegerField(_("segment"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("client statistics")
@@ -258,8 +263,10 @@ class StatusTally(models.Model):
         return f"{self.segment_id} {self.status}: {self.clients:+d}"
 
 
-# The statistics' own columns, in table order (the client key aside).
-STATS_FIELDS = tuple(f.name for f in ClientStats._meta.concrete_fields if not f.primary_key)
+# The statistics' own columns, in table order (the client key and the segment's copy aside).
+STATS_FIELDS = tuple(
+    f.name for f in ClientStats._meta.concrete_fields if f.name not in ("client", "segment_id")
+)
 
 
 class Transaction(models.Model):

@@ -19,4 +19,5 @@ def client_stats_row(
     sender: type[Client], instance: Client, created: bool, raw: bool, **kwargs: Any
 ) -> None:
     if created and not raw:
-        ClientStats.objects.create(client=instance)  # a new client has no row yet
+        # A new client has no row yet.
+        ClientStats.objects.create(client=instance, segment_id=instance.segment_id)

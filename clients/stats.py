@@ -113,7 +113,7 @@ def _status_select(source: str, d: dict[str, str]) -> str:
     )
     due_sleeping = d["add_days"].format(date="z.last_on", days="floor(z.flag_after * z.cycle) + 1")
     return f"""
-    SELECT z.id, z.first_on, z.last_on, z.days, z.revenue, z.margin, z.cycle,
+    SELECT z.id, z.segment_id, z.first_on, z.last_on, z.days, z.revenue, z.margin, z.cycle,
            CASE WHEN z.cycle IS NULL THEN 'none'
                 WHEN z.since <= z.sleeping_after * z.cycle THEN 'active'
                 WHEN z.since > z.flag_after * z.cycle THEN 'lost'
@@ -125,7 +125,7 @@ def _status_select(source: str, d: dict[str, str]) -> str:
     FROM (
         SELECT y.*, {since} AS since
         FROM (
-            SELECT x.id, x.first_on, x.last_on, x.days, x.revenue, x.margin,
+            SELECT x.id, x.segment_id, x.first_on, x.last_on, x.days, x.revenue, x.margin,
                    pol.sleeping_after, pol.flag_after,
                    CASE WHEN x.days > 0 THEN
                        {d["greatest"]}(pol.min_cycle, {d["least"]}(pol.max_cycle,
@@ -150,8 +150,9 @@ STAT_COLUMNS = [
     ("cycle_days", "cycle"),
     ("status", "status"),
     ("due_on", "due_on"),
+    ("segment_id", "segment_id"),
 ]
-STATUS_COLUMNS = STAT_COLUMNS[5:]
+STATUS_COLUMNS = [("cycle_days", "cycle"), ("status", "status"), ("due_on", "due_on")]
 STATS_TABLE = ClientStats._meta.db_table
 
 
@@ -376,10 +377,10 @@ def _rebuild_postgres(cursor, select: str, params: dict) -> int:
 
 def _stored_source(*, ids_filter: str, extra: str = "") -> str:
     return f"""
-        SELECT s0.client_id AS id, c0.segment_id, s0.first_purchase_on AS first_on,
+        SELECT s0.client_id AS id, s0.segment_id, s0.first_purchase_on AS first_on,
                s0.last_purchase_on AS last_on, s0.purchase_days AS days,
                s0.revenue, s0.margin
-        FROM clients_clientstats s0 JOIN clients_client c0 ON c0.id = s0.client_id
+        FROM clients_clientstats s0
         WHERE 1 = 1 {ids_filter.replace("{col}", "s0.client_id")} {extra}
     """
 
@@ -449,11 +450,18 @@ def _restatus_due_chunk_postgres(
     """The claim and the re-status in one statement: the claimed rows (a CTE that locks them)
     are read once, and each comes back with its status before and after."""
     lock = "FOR UPDATE SKIP LOCKED" if skip_locked else "FOR UPDATE"
+    # The claim reads each row's stored aggregates too: the status is computed from them
+    # without looking the row up again.
     due = f"""due AS (
-        SELECT client_id, status AS old_status FROM {STATS_TABLE}
+        SELECT client_id, status AS old_status, segment_id, first_purchase_on,
+               last_purchase_on, purchase_days, revenue, margin
+        FROM {STATS_TABLE}
         WHERE due_on <= %(as_of)s ORDER BY due_on LIMIT %(limit)s {lock})"""
-    ids_filter = "AND {col} IN (SELECT client_id FROM due)"
-    select = _status_select(_stored_source(ids_filter=ids_filter), d)
+    source = """
+        SELECT client_id AS id, segment_id, first_purchase_on AS first_on,
+               last_purchase_on AS last_on, purchase_days AS days, revenue, margin
+        FROM due"""
+    select = _status_select(source, d)
     sets = ", ".join(f"{column} = n.{source}" for column, source in STATUS_COLUMNS)
     # Every claimed row changes (its new due_on lies after as_of), so a rerun skips it.
     cursor.execute(

@@ -25,9 +25,8 @@ RECOUNT_MARK_SQL = (
 _RECOUNT_SQL = """
     WITH gone AS (DELETE FROM clients_statustally)
     INSERT INTO clients_statustally (segment_id, status, clients, recount)
-    SELECT c.segment_id, s.status, count(*), false
-    FROM clients_clientstats s JOIN clients_client c ON c.id = s.client_id
-    GROUP BY c.segment_id, s.status
+    SELECT segment_id, status, count(*), false FROM clients_clientstats
+    GROUP BY segment_id, status
 """
 _FOLD_SQL = """
     WITH gone AS (

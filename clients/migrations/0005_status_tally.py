@@ -2,72 +2,58 @@
 
 from django.db import migrations, models
 
-# Each trigger runs once per statement over the rows it wrote (transition tables) and adds one
-# signed row per (segment, status) it moved: exact whatever writes the tables (the ORM,
-# set-wise SQL, psql). An update's old rows count -1 and its new rows +1, so the rows whose
-# status (or segment) stayed the same cancel out before anything is joined; the rows left meet
-# the other table by key (a nightly chunk changes a few thousand rows: the planner, left to
-# itself, would hash all the clients to meet them).
-TRIGGERS = """
-CREATE FUNCTION clients_tally_stats_insert() RETURNS trigger LANGUAGE plpgsql
-SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+# The statistics rows carry a copy of their client's segment (ClientStats.segment_id), so the
+# tally's triggers read only the rows a statement wrote (its transition tables) and add one
+# signed row per (segment, status) they moved: exact whatever writes the table (the ORM,
+# set-wise SQL, psql). An update's old rows count -1 and its new rows +1, so rows whose status
+# and segment stayed the same cancel out. A client's change of segment is copied to its
+# statistics row (which moves it in the tally): the changed clients are found the same way,
+# then their rows are updated by key (the planner, left to itself, would rather hash the whole
+# statistics table to meet a few rows).
+POSTGRES_TRIGGERS = """
+CREATE FUNCTION clients_tally_stats_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO clients_statustally (segment_id, status, clients, recount)
-    SELECT c.segment_id, n.status, count(*), false
-    FROM tally_new n JOIN clients_client c ON c.id = n.client_id
-    GROUP BY c.segment_id, n.status;
+    SELECT segment_id, status, count(*), false FROM tally_new GROUP BY segment_id, status;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION clients_tally_stats_update() RETURNS trigger LANGUAGE plpgsql
-SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+CREATE FUNCTION clients_tally_stats_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO clients_statustally (segment_id, status, clients, recount)
-    SELECT c.segment_id, moved.status, sum(moved.clients), false
+    SELECT segment_id, status, sum(clients), false
     FROM (
-        SELECT client_id, status, sum(clients) AS clients
-        FROM (
-            SELECT client_id, status, -1 AS clients FROM tally_old
-            UNION ALL
-            SELECT client_id, status, 1 FROM tally_new
-        ) rows
-        GROUP BY client_id, status
-        HAVING sum(clients) <> 0
+        SELECT segment_id, status, -1 AS clients FROM tally_old
+        UNION ALL
+        SELECT segment_id, status, 1 FROM tally_new
     ) moved
-    JOIN clients_client c ON c.id = moved.client_id
-    GROUP BY c.segment_id, moved.status
-    HAVING sum(moved.clients) <> 0;
+    GROUP BY segment_id, status
+    HAVING sum(clients) <> 0;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION clients_tally_stats_delete() RETURNS trigger LANGUAGE plpgsql
-SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+CREATE FUNCTION clients_tally_stats_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO clients_statustally (segment_id, status, clients, recount)
-    SELECT c.segment_id, o.status, -count(*), false
-    FROM tally_old o JOIN clients_client c ON c.id = o.client_id
-    GROUP BY c.segment_id, o.status;
+    SELECT segment_id, status, -count(*), false FROM tally_old GROUP BY segment_id, status;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION clients_tally_client_update() RETURNS trigger LANGUAGE plpgsql
+CREATE FUNCTION clients_stats_segment_copy() RETURNS trigger LANGUAGE plpgsql
 SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
-    INSERT INTO clients_statustally (segment_id, status, clients, recount)
-    SELECT moved.segment_id, s.status, sum(moved.clients), false
+    UPDATE clients_clientstats s SET segment_id = moved.segment_id
     FROM (
-        SELECT id, segment_id, sum(clients) AS clients
+        SELECT id, segment_id
         FROM (
             SELECT id, segment_id, -1 AS clients FROM tally_old
             UNION ALL
             SELECT id, segment_id, 1 FROM tally_new
         ) rows
         GROUP BY id, segment_id
-        HAVING sum(clients) <> 0
+        HAVING sum(clients) > 0
     ) moved
-    JOIN clients_clientstats s ON s.client_id = moved.id
-    GROUP BY moved.segment_id, s.status
-    HAVING sum(moved.clients) <> 0;
+    WHERE s.client_id = moved.id;
     RETURN NULL;
 END $$;
 
@@ -80,34 +66,54 @@ CREATE TRIGGER tally_update AFTER UPDATE ON clients_clientstats
 CREATE TRIGGER tally_delete AFTER DELETE ON clients_clientstats
     REFERENCING OLD TABLE AS tally_old
     FOR EACH STATEMENT EXECUTE FUNCTION clients_tally_stats_delete();
-CREATE TRIGGER tally_segment AFTER UPDATE ON clients_client
+CREATE TRIGGER stats_segment_copy AFTER UPDATE ON clients_client
     REFERENCING OLD TABLE AS tally_old NEW TABLE AS tally_new
-    FOR EACH STATEMENT EXECUTE FUNCTION clients_tally_client_update();
+    FOR EACH STATEMENT EXECUTE FUNCTION clients_stats_segment_copy();
 
 -- The rows already there are counted on the first read.
 INSERT INTO clients_statustally (segment_id, status, clients, recount) VALUES (NULL, '', 0, true);
 """
 
-DROP_TRIGGERS = """
-DROP TRIGGER IF EXISTS tally_segment ON clients_client;
+POSTGRES_DROP = """
+DROP TRIGGER IF EXISTS stats_segment_copy ON clients_client;
 DROP TRIGGER IF EXISTS tally_delete ON clients_clientstats;
 DROP TRIGGER IF EXISTS tally_update ON clients_clientstats;
 DROP TRIGGER IF EXISTS tally_insert ON clients_clientstats;
-DROP FUNCTION IF EXISTS clients_tally_client_update();
+DROP FUNCTION IF EXISTS clients_stats_segment_copy();
 DROP FUNCTION IF EXISTS clients_tally_stats_delete();
 DROP FUNCTION IF EXISTS clients_tally_stats_update();
 DROP FUNCTION IF EXISTS clients_tally_stats_insert();
 """
 
+# SQLite counts the statuses directly; it only keeps the segment's copy.
+SQLITE_TRIGGER = """
+CREATE TRIGGER stats_segment_copy AFTER UPDATE OF segment_id ON clients_client
+FOR EACH ROW WHEN OLD.segment_id IS NOT NEW.segment_id
+BEGIN
+    UPDATE clients_clientstats SET segment_id = NEW.segment_id WHERE client_id = NEW.id;
+END
+"""
+
+
+def copy_segments(apps, schema_editor):
+    schema_editor.execute(
+        "UPDATE clients_clientstats SET segment_id = "
+        "(SELECT c.segment_id FROM clients_client c WHERE c.id = clients_clientstats.client_id)"
+    )
+
 
 def create_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGERS)
+        schema_editor.execute(POSTGRES_TRIGGERS)
+    elif schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute(SQLITE_TRIGGER)
 
 
 def drop_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_TRIGGERS)
+        schema_editor.execute(POSTGRES_DROP)
+    elif schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute("DROP TRIGGER IF EXISTS stats_segment_copy")
 
 
 class Migration(migrations.Migration):
@@ -131,5 +137,11 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'status tallies',
             },
         ),
+        migrations.AddField(
+            model_name='clientstats',
+            name='segment_id',
+            field=models.IntegerField(blank=True, editable=False, null=True, verbose_name='segment'),
+        ),
+        migrations.RunPython(copy_segments, migrations.RunPython.noop),
         migrations.RunPython(create_triggers, drop_triggers),
     ]

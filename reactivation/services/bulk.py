@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 
 
 def insert_new(objects: Sequence[Model], *, returning: str) -> list | None:
@@ -35,8 +36,15 @@ def insert_new(objects: Sequence[Model], *, returning: str) -> list | None:
         cursor.execute(
             f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
         )
-        # Plain values go to COPY as they are (psycopg adapts them); only fields that compute
-        # their value on save (auto_now...) or adapt it (JSON) go through the field.
+        # Plain values go to COPY as they are (psycopg adapts them); the creation and change
+        # times (auto_now...) are one instant for the whole batch, as the caller's transaction
+        # is; fields that adapt their value (JSON) go through the field.
+        now = timezone.now()
+        stamped = [_is_stamp(f) for f in fields]
+        for obj in objects:
+            for f, stamp in zip(fields, stamped, strict=True):
+                if stamp:
+                    setattr(obj, f.attname, now)
         plain = [_is_plain(f) for f in fields]
         with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
             for obj in objects:
@@ -44,7 +52,7 @@ def insert_new(objects: Sequence[Model], *, returning: str) -> list | None:
                     [
                         getattr(obj, f.attname)
                         if is_plain
-                        else f.get_db_prep_save(f.pre_save(obj, add=True), connection)
+                        else f.get_db_prep_save(getattr(obj, f.attname), connection)
                         for f, is_plain in zip(fields, plain, strict=True)
                     ]
                 )
@@ -57,9 +65,9 @@ def insert_new(objects: Sequence[Model], *, returning: str) -> list | None:
     return inserted
 
 
+def _is_stamp(field) -> bool:
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+
+
 def _is_plain(field) -> bool:
-    return not (
-        getattr(field, "auto_now", False)
-        or getattr(field, "auto_now_add", False)
-        or field.get_internal_type() in {"JSONField", "UUIDField", "BinaryField"}
-    )
+    return field.get_internal_type() not in {"JSONField", "UUIDField", "BinaryField"}

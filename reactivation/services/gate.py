@@ -195,17 +195,21 @@ def cases_open_for_lost(
         .prefetch_related("segment")  # a few segments, shared by the many clients
         .order_by("pk")
     )
-    open_ids = set(
-        Case.objects.filter(client_id__in=client_ids, status=Case.Status.OPEN).values_list(
-            "client_id", flat=True
-        )
-    )
-    last_closed = dict(
-        Case.objects.filter(client_id__in=client_ids, closed_on__isnull=False, closed_on__lte=as_of)
+    # Each client's open case and latest closed one, in one read of their cases.
+    is_open = Q(status=Case.Status.OPEN)
+    closed = Q(closed_on__isnull=False, closed_on__lte=as_of)
+    open_ids, last_closed = set(), {}
+    for client_id, opened, last in (
+        Case.objects.filter(is_open | closed, client_id__in=client_ids)
         .values("client_id")
-        .annotate(last=Max("closed_on"))
-        .values_list("client_id", "last")
-    )
+        .annotate(opened=Count("pk", filter=is_open), last=Max("closed_on", filter=closed))
+        .values_list("client_id", "opened", "last")
+        .order_by()
+    ):
+        if opened:
+            open_ids.add(client_id)
+        if last is not None:
+            last_closed[client_id] = last
     alive = p_alive_for(clients, as_of)
     cases, exclusions = [], []
     for client in clients:
@@ -219,7 +223,9 @@ def cases_open_for_lost(
         )
         if reason is not None:
             exclusions.append(
-                QueueExclusion(client=client, as_of=as_of, reason=reason[0], detail=reason[1])
+                QueueExclusion(
+                    client_id=client.pk, as_of=as_of, reason=reason[0], detail=reason[1]
+                )
             )
             result.excluded[reason[0]] = result.excluded.get(reason[0], 0) + 1
             continue
@@ -229,7 +235,7 @@ def cases_open_for_lost(
         is_control = control_draw(client_id=client.pk, as_of=as_of) < policy.control_share
         cases.append(
             Case(
-                client=client,
+                client_id=client.pk,
                 opened_on=as_of,
                 status=Case.Status.OPEN,
                 is_control=is_control,

@@ -829,21 +829,22 @@ def _rows_replace(
         if not field.primary_key and field.attname not in keys
     ]
     defaults = {name: model._meta.get_field(name).get_default() for name in fields}
+    # Tuples, not model instances: only the rows that change become objects.
     existing = {
-        tuple(getattr(row, key) for key in keys): row
-        for row in model.objects.filter(day__gte=start, day__lte=end)
+        row[1 : 1 + len(keys)]: (row[0], row[1 + len(keys) :])
+        for row in model.objects.filter(day__gte=start, day__lte=end).values_list(
+            "pk", *keys, *fields
+        )
     }
     created, changed = [], []
     for key, values in rows.items():
         full = {**defaults, **values}
-        row = existing.pop(key, None)
-        if row is None:
+        found = existing.pop(key, None)
+        if found is None:
             created.append(model(**dict(zip(keys, key, strict=True)), **full))
-        elif any(getattr(row, name) != value for name, value in full.items()):
-            for name, value in full.items():
-                setattr(row, name, value)
-            changed.append(row)
-    model.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+        elif found[1] != tuple(full[name] for name in fields):
+            changed.append(model(pk=found[0], **dict(zip(keys, key, strict=True)), **full))
+    model.objects.filter(pk__in=[pk for pk, _values in existing.values()]).delete()
     model.objects.bulk_update(changed, fields, batch_size=500)
     model.objects.bulk_create(created, batch_size=2000)
     return len(created) + len(changed) + len(existing)

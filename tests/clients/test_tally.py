@@ -1,5 +1,6 @@
 """The status tally: clients per segment and status, read without counting the base, equal to
-a direct count after every kind of write (PostgreSQL keeps it by triggers; SQLite counts)."""
+a direct count after every kind of write (PostgreSQL keeps it by triggers; SQLite counts); and
+the statistics rows' copy of their client's segment, kept on both."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F
 
 from clients.models import Client, ClientStats, Segment, Status, StatusTally, Transaction
 from clients.stats import rebuild_stats, refresh_clients, restatus_due_chunk
@@ -21,6 +22,15 @@ AS_OF = dt.date(2026, 11, 23)
 def _counted() -> dict[tuple[int | None, str], int]:
     rows = ClientStats.objects.values("client__segment_id", "status").annotate(n=Count("pk"))
     return {(row["client__segment_id"], row["status"]): row["n"] for row in rows.order_by()}
+
+
+def _check() -> None:
+    """The tally equals a direct count, and every statistics row has its client's segment."""
+    assert status_counts() == _counted()
+    stale = ClientStats.objects.exclude(segment_id=F("client__segment_id")).exclude(
+        segment_id__isnull=True, client__segment_id__isnull=True
+    )
+    assert not stale.exists()
 
 
 def _base() -> tuple[Segment, Segment]:
@@ -40,19 +50,19 @@ def _base() -> tuple[Segment, Segment]:
 @pytest.mark.django_db
 def test_the_tally_equals_a_direct_count_after_every_kind_of_write():
     coffee, tea = _base()
-    assert status_counts() == _counted()
+    _check()
 
     # Statuses move with time: the nightly re-status of the due clients.
     later = AS_OF + dt.timedelta(days=200)
     restatus_due_chunk(as_of=later, limit=1000)
-    assert status_counts() == _counted()
+    _check()
 
     # A purchase brings a client back; a new client arrives through the ORM.
     client = Client.objects.filter(stats__status=Status.LOST).first()
     TransactionFactory(client=client, date=later, amount=Decimal("50.00"))
     refresh_clients(client_ids=[client.pk], as_of=later)
     ClientFactory(segment=tea)
-    assert status_counts() == _counted()
+    _check()
 
     # Clients change segment one by one and all at once, and leave their segment.
     client.segment = tea
@@ -61,15 +71,20 @@ def test_the_tally_equals_a_direct_count_after_every_kind_of_write():
     Client.objects.filter(pk__in=Client.objects.filter(segment=tea).values("pk")[:2]).update(
         segment=None
     )
-    assert status_counts() == _counted()
+    _check()
+
+    # A copy gone wrong (written around the engine) is put right by the next refresh.
+    ClientStats.objects.filter(client=client).update(segment_id=None)
+    refresh_clients(client_ids=[client.pk], as_of=later)
+    _check()
 
     # Clients and their statistics are deleted; the whole table is written afresh.
     Client.objects.filter(pk__in=Client.objects.order_by("pk").values("pk")[:3]).delete()
-    assert status_counts() == _counted()
+    _check()
     Transaction.objects.filter(client__in=Client.objects.order_by("pk")[:2]).delete()
     rebuild_stats(as_of=later)
-    assert status_counts() == _counted()
-    assert status_counts() == _counted()  # a second read of the same state
+    _check()
+    _check()  # a second read of the same state
 
 
 @pytest.mark.django_db

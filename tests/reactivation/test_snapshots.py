@@ -187,6 +187,19 @@ def test_nightly_write_keeps_the_activity_tables(base, alice):
     day = ManagerDaily.objects.get(manager=alice)
     assert (day.day, day.calls, day.reached) == (dt.date(2026, 6, 22), 1, 1)
     assert ReasonDaily.objects.get(reason=reason).calls == 1
+    untouched = CaseCohortDaily.objects.get(day=case.opened_on).pk
+
+    # The next night writes only what moved: the case won back updates its day's row (the
+    # same row), a case gone takes its row with it, and a new case adds one.
+    Case.objects.filter(pk=case.pk).update(status=Case.Status.WON_BACK, closed_on=AS_OF)
+    other = CaseFactory(client=base["sleepy"], opened_on=AS_OF - dt.timedelta(days=3))
+    snapshot_write(as_of=AS_OF + dt.timedelta(days=1))
+    rows = {row.day: row for row in CaseCohortDaily.objects.all()}
+    assert rows[case.opened_on].pk == untouched and rows[case.opened_on].won == 1
+    assert rows[other.opened_on].flagged == 1
+    other.delete()
+    snapshot_write(as_of=AS_OF + dt.timedelta(days=2))
+    assert set(CaseCohortDaily.objects.values_list("day", flat=True)) == {case.opened_on}
 
 
 def _cohorts() -> dict[tuple, int]:
