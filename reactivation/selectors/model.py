@@ -48,9 +48,12 @@ def summaries(clients: list, as_of: dt.date) -> tuple[np.ndarray, np.ndarray, np
     return days - 1, last - first, np.maximum(as_of.toordinal() - first, last - first)
 
 
-def estimates(clients: Iterable, as_of: dt.date) -> dict[int, Estimate]:
+def estimates(
+    clients: Iterable, as_of: dt.date, *, with_expected: bool = True
+) -> dict[int, Estimate]:
     """P(alive) and expected purchases in 90 days for each client (rows with ``segment``
-    loaded, or a queryset), keyed by client id."""
+    loaded, or a queryset), keyed by client id; ``with_expected=False`` leaves the expected
+    purchases out (None)."""
     rows = list(clients)
     segments = {c.segment_id: c.segment for c in rows if c.segment_id}
     by_segment: dict[int | None, list] = {}
@@ -68,9 +71,13 @@ def estimates(clients: Iterable, as_of: dt.date) -> dict[int, Estimate]:
             continue
         x, t_x, T = summaries(group, as_of)
         alive = bgnbd.p_alive(params, x, t_x, T)
-        expected = bgnbd.expected_purchases(params, HORIZON_DAYS, x, t_x, T)
-        for client, p, e in zip(group, alive, expected, strict=True):
-            result[client.pk] = Estimate(float(p), float(e))
+        if with_expected:
+            expected = bgnbd.expected_purchases(params, HORIZON_DAYS, x, t_x, T)
+            for client, p, e in zip(group, alive, expected, strict=True):
+                result[client.pk] = Estimate(float(p), float(e))
+        else:
+            for client, p in zip(group, alive, strict=True):
+                result[client.pk] = Estimate(float(p), None)
     return result
 
 
@@ -78,7 +85,8 @@ def p_alive_for(clients: Iterable, as_of: dt.date) -> dict[int, float | None]:
     """Just P(alive) per client id (None where the segment has no model): for the export and
     the queue."""
     return {
-        client_id: estimate.p_alive for client_id, estimate in estimates(clients, as_of).items()
+        client_id: estimate.p_alive
+        for client_id, estimate in estimates(clients, as_of, with_expected=False).items()
     }
 
 

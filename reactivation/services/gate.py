@@ -29,7 +29,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Avg, Count, Max, Q
 
-from clients.models import Client, ClientStats
+from clients.models import STATS_FIELDS, Client, ClientStats
 from reactivation import rules
 from reactivation.models import (
     BusinessSettings,
@@ -192,6 +192,7 @@ def cases_open_for_lost(
     clients = list(
         Client.objects.filter(pk__in=client_ids, stats__status="lost")
         .select_related("stats")
+        .only("segment_id", "do_not_contact", "abc_class", *(f"stats__{f}" for f in STATS_FIELDS))
         .prefetch_related("segment")  # a few segments, shared by the many clients
         .order_by("pk")
     )
@@ -210,8 +211,7 @@ def cases_open_for_lost(
             open_ids.add(client_id)
         if last is not None:
             last_closed[client_id] = last
-    alive = p_alive_for(clients, as_of)
-    cases, exclusions = [], []
+    judged, exclusions = [], []
     for client in clients:
         value = client_value(client, context)
         reason = exclusion_reason(
@@ -223,12 +223,15 @@ def cases_open_for_lost(
         )
         if reason is not None:
             exclusions.append(
-                QueueExclusion(
-                    client_id=client.pk, as_of=as_of, reason=reason[0], detail=reason[1]
-                )
+                QueueExclusion(client_id=client.pk, as_of=as_of, reason=reason[0], detail=reason[1])
             )
             result.excluded[reason[0]] = result.excluded.get(reason[0], 0) + 1
             continue
+        judged.append((client, value))
+    # P(alive) refines the priority of the clients who get a case, so only theirs is computed.
+    alive = p_alive_for([client for client, _value in judged], as_of)
+    cases = []
+    for client, value in judged:
         p = alive.get(client.pk)
         priority = value if p is None else value * (0.5 + 0.5 * p)
         policy = context.policy(client.segment_id)
