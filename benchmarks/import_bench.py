@@ -4,6 +4,9 @@ Figures, each beside its baseline measured in the same run:
 
 1. ``import_seconds``: ``transactions_import`` of N rows into empty tables, statuses current at
    the end, against a raw ``COPY`` of the same file into a bare table of text columns;
+   beside it ``floor_seconds``: only writing the same N rows, already typed, into the real
+   ``clients_transaction`` with its indexes, unique identity and foreign keys (``floor``), the
+   part of the import any importer pays, against the same raw ``COPY``;
 2. ``peak_rss_mb``: the importing process's peak memory for N and for 2N rows (each in a fresh
    process), whose ratio shows whether memory grows with the file;
 3. ``orm_loop_seconds``: the usual way (per-row ``get_or_create`` of client and transaction) on
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import json
 import os
 import random
@@ -131,6 +135,40 @@ def _timed_phases(phases: dict[str, float]):
             phases["write"] = total - phases.get("refresh_clients", 0.0) - phases.get("commit", 0.0)
 
 
+def floor() -> dict[str, float]:
+    """Seconds to write the rows of the import just run, already typed, into the real
+    ``clients_transaction`` and check their foreign keys: the table's own cost of the load.
+
+    The rows (client id, identity, date, amount, margin... as the import stored them, in the
+    import's order) are first read into memory; then, in one transaction, the table is emptied
+    (``TRUNCATE``, as before the import), the rows are sent by ``COPY`` from memory, the
+    deferred foreign-key checks are run by ``SET CONSTRAINTS ALL IMMEDIATE``, and everything is
+    rolled back, leaving the import's rows and its clients as they were.
+    """
+    from django.db import connection, transaction
+
+    columns = "client_id, identity, external_id, date, amount, margin, promo_code, created_at, import_job_id"
+    with connection.cursor() as cursor:
+        with cursor.copy(
+            f"COPY (SELECT {columns} FROM clients_transaction ORDER BY id) TO STDOUT"  # noqa: S608
+        ) as copy:
+            buffer = io.BytesIO()
+            for chunk in copy:
+                buffer.write(chunk)
+        data = buffer.getbuffer()
+        with transaction.atomic():
+            cursor.execute("TRUNCATE clients_transaction CASCADE")
+            started = time.perf_counter()
+            with cursor.copy(f"COPY clients_transaction ({columns}) FROM STDIN") as copy:
+                for offset in range(0, len(data), 1 << 20):
+                    copy.write(data[offset : offset + (1 << 20)])
+            written = time.perf_counter()
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            checked = time.perf_counter()
+            transaction.set_rollback(True)
+    return {"copy": written - started, "foreign_keys": checked - written}
+
+
 def orm_loop(path: Path) -> float:
     """The usual way: one get_or_create per client and per transaction, then the stats."""
     from django.db import transaction
@@ -167,15 +205,28 @@ def orm_loop(path: Path) -> float:
 def peak_memory(path: Path) -> float:
     """Peak RSS (MB) of a fresh process importing ``path``."""
     code = (
-        f"import os, resource, sys, django; sys.path.insert(0, {str(ROOT)!r});"
+        f"import os, sys, django; sys.path.insert(0, {str(ROOT)!r});"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'reactivation.settings'); django.setup();"
-        f"from benchmarks.import_bench import product_import; product_import(__import__('pathlib').Path({str(path)!r}));"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "from benchmarks.import_bench import peak_rss_mb, product_import;"
+        f"product_import(__import__('pathlib').Path({str(path)!r})); print(peak_rss_mb())"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=os.environ
     )
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS in MB. Linux's ``VmHWM`` belongs to the process's memory
+    since its ``exec``; ``ru_maxrss`` would also carry the peak of the parent it was forked
+    from (which holds the floor's rows in memory)."""
+    import resource
+
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _rounded(phases: dict[str, float]) -> dict[str, float]:
@@ -199,7 +250,7 @@ def main(args) -> Iterable[dict]:
         path, double = Path(tmp) / "sales.csv", Path(tmp) / "sales2.csv"
         log(f"writing {rows:,} rows ...")
         make_file(path, rows, clients)
-        copies, imports, counts, phases = [], [], {}, []
+        copies, imports, counts, phases, floors = [], [], {}, [], []
         for run in range(repeat):
             copies.append(raw_copy(path))
             log(f"raw COPY {copies[-1]:.2f}s")
@@ -207,6 +258,8 @@ def main(args) -> Iterable[dict]:
             seconds, counts = product_import(path, phases[-1])
             imports.append(seconds)
             log(f"import {seconds:.2f}s {counts} {_rounded(phases[-1])} (run {run + 1})")
+            floors.append(floor())
+            log(f"floor {sum(floors[-1].values()):.2f}s {_rounded(floors[-1])}")
         copy_s, import_s = statistics.median(copies), statistics.median(imports)
         yield {
             "figure": "import_seconds",
@@ -226,6 +279,24 @@ def main(args) -> Iterable[dict]:
             "phases": {
                 name: round(statistics.median(p.get(name, 0.0) for p in phases), 2)
                 for name in ("read", "write", "refresh_clients", "commit")
+            },
+        }
+        floor_s = statistics.median(sum(f.values()) for f in floors)
+        yield {
+            "figure": "floor_seconds",
+            "rows": rows,
+            "value": round(floor_s, 2),
+            "baseline": "raw COPY of the same file into a bare text table",
+            "baseline_value": round(copy_s, 2),
+            "ratio": _ratio(floor_s, copy_s),
+            "import_ratio": _ratio(import_s, floor_s),
+            "what": "COPY of the import's rows, typed, into clients_transaction (five indexes, "
+            "unique identity) and its foreign-key checks, then rolled back",
+            "floor_runs": [round(sum(f.values()), 2) for f in floors],
+            # Median seconds per part.
+            "parts": {
+                name: round(statistics.median(f[name] for f in floors), 2)
+                for name in ("copy", "foreign_keys")
             },
         }
         orm_s = orm_loop(path) * rows / SAMPLE

@@ -304,10 +304,15 @@ class Staging:
                 marks = ", ".join(["%s"] * len(self.columns))
                 cursor.executemany(f"INSERT INTO {self.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
-    def analyze(self) -> None:
+    @property
+    def clients_name(self) -> str:
+        """The write phase's table of the file's clients (dropped with the staging table)."""
+        return f"{self.name}_clients"
+
+    def analyze(self, name: str | None = None) -> None:
         if self.postgres:
             with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {self.name}")
+                cursor.execute(f"ANALYZE {name or self.name}")
 
     def truncate(self) -> None:
         with connection.cursor() as cursor:
@@ -327,7 +332,8 @@ class Staging:
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+            for name in (self.name, self.clients_name):
+                cursor.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 # --- The write phase ------------------------------------------------------------------------------
@@ -458,7 +464,19 @@ def _write_transactions(
 ) -> list[int]:
     """Create missing clients, number the rows into identities, update changed rows, insert new."""
     now = _now_param()
-    # 1. Clients named for the first time, with the details of the first row that names them.
+    # Byte order ("C") sorts far faster than a locale's and matches the identity index's order.
+    collate = ' COLLATE "C"' if staging.postgres else ""
+    # 1. The file's clients, each with the line that first names it: one pass over the rows,
+    #    which the client inserts and the first-load check below then read instead.
+    named = staging.clients_name
+    cursor.execute(
+        f"CREATE TEMP TABLE {named} AS SELECT client, MIN(line) AS line FROM {staging.name} GROUP BY client"  # noqa: S608
+    )
+    staging.analyze(named)
+
+    # 2. Clients named for the first time, with the details of the first row that names them,
+    #    created in external-id order: on a first load their ids then follow the order of the
+    #    identities, so the rows go into both the identity and the (client, date) index in order.
     names, selects, params = _insert_columns(
         Client,
         {
@@ -472,23 +490,21 @@ def _write_transactions(
         now,
     )
     cursor.execute(
-        f"""INSERT INTO clients_client ({names}) SELECT {selects} FROM {staging.name} AS s
-            JOIN (SELECT m.client, MIN(m.line) AS line FROM {staging.name} AS m
-                  WHERE NOT EXISTS (SELECT 1 FROM clients_client AS c WHERE c.external_id = m.client)
-                  GROUP BY m.client) AS f ON f.line = s.line
-            ORDER BY s.line""",  # noqa: S608
+        f"""INSERT INTO clients_client ({names}) SELECT {selects}
+            FROM {named} AS f JOIN {staging.name} AS s ON s.line = f.line
+            WHERE NOT EXISTS (SELECT 1 FROM clients_client AS c WHERE c.external_id = f.client)
+            ORDER BY f.client{collate}""",  # noqa: S608
         params,
     )
     result.clients_created = max(cursor.rowcount, 0)
 
-    # 2. Every row with its client id and identity (see docs/import.md, "Identity").
+    # 3. Every row with its client id and identity (see docs/import.md, "Identity").
     if staging.postgres:
         key = "'k:' || s.client || '|' || to_char(s.date, 'YYYY-MM-DD') || '|' || s.amount::text"
     else:
         key = "'k:' || s.client || '|' || s.date || '|' || s.amount"
-    # Byte order ("C") sorts far faster than a locale's and matches the identity index's order.
-    collate = ' COLLATE "C"' if staging.postgres else ""
-    repeat = f"ROW_NUMBER() OVER (PARTITION BY s.client{collate}, s.date, s.amount, s.external_id IS NULL ORDER BY s.line)"
+    # The client's id stands for its external id here (one to one): numbers sort faster.
+    repeat = "ROW_NUMBER() OVER (PARTITION BY c.id, s.date, s.amount, s.external_id IS NULL ORDER BY s.line)"
     identity = f"{key} || '|' || {repeat}"
     if fields.TRANSACTION_ID in result.mapping:
         identity = (
@@ -525,7 +541,7 @@ def _write_transactions(
         )
         touched = {row[0] for row in cursor.fetchall()}
     if staging.postgres:
-        first = _insert_first_load(cursor, staging, numbered, names, selects, params, result)
+        first = _insert_first_load(cursor, named, numbered, names, selects, params, result)
         if first is not None:
             touched |= first
         else:
@@ -536,6 +552,7 @@ def _write_transactions(
         touched |= _upsert_transactions_portable(
             cursor, staging, numbered, names, selects, params, updatable, result, job_id
         )
+    cursor.execute(f"DROP TABLE {named}")
     result.unchanged = result.rows - result.created - result.updated
     if not (result.created or result.updated or result.clients_created):
         return []
@@ -559,7 +576,7 @@ def _updatable(result: ImportResult) -> list[tuple[str, bool]]:
 
 def _insert_first_load(
     cursor,
-    staging: Staging,
+    named: str,
     numbered: str,
     names: str,
     selects: str,
@@ -577,7 +594,7 @@ def _insert_first_load(
     cursor.execute(
         f"""SELECT c.id, EXISTS (SELECT 1 FROM clients_transaction AS t WHERE t.client_id = c.id)
             FROM clients_client AS c
-            WHERE c.external_id IN (SELECT s.client FROM {staging.name} AS s)"""  # noqa: S608
+            JOIN {named} AS f ON f.client = c.external_id"""  # noqa: S608
     )
     clients: set[int] = set()
     for client_id, has_transactions in cursor.fetchall():
