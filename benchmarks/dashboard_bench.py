@@ -162,11 +162,8 @@ def _one_base(
         ReasonDaily,
         ValueSnapshot,
     )
-    from reactivation.services.snapshots import (
-        activity_refresh,
-        cohorts_refresh,
-        value_snapshot_write,
-    )
+    from reactivation.services.activity import activity_refresh
+    from reactivation.services.snapshots import cohorts_refresh, value_snapshot_write
 
     _log(args, f"loading {clients:,} clients, {transactions:,} transactions, {cases:,} cases ...")
     started = time.perf_counter()

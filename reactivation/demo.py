@@ -240,7 +240,7 @@ def demo_create(*, clients: int = 3000, seed: int = 1, today: dt.date) -> DemoRe
     result.transactions = len(transactions)
     demo_activity(today=today, seed=seed)  # calls and offers on the cases opened above
     # Last: three years of daily snapshots, so the owners' dashboard has history from day one.
-    from reactivation.services.snapshots import snapshots_backfill
+    from reactivation.services.history import snapshots_backfill
 
     snapshots_backfill(start=first_day, end=today)
     return result

@@ -565,7 +565,7 @@ class ValueSnapshot(models.Model):
 class CaseCohortDaily(models.Model):
     """Pre-aggregate for the funnel and the uplift: the cases opened on ``day`` per segment and
     assigned manager, how far they got, and what they brought and cost. Recomputed nightly for
-    the cases still moving (see ``reactivation.services.snapshots.activity_refresh``)."""
+    the cases still moving (see ``reactivation.services.activity.activity_refresh``)."""
 
     day = models.DateField(_("opened on"))
     segment = models.ForeignKey("clients.Segment", null=True, blank=True, on_delete=models.CASCADE, related_name="+")

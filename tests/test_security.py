@@ -311,7 +311,7 @@ def test_a_script_in_a_reason_is_escaped_in_the_dashboard_charts_and_exports(
         reason=reason,
         called_at=dt.datetime(2026, 11, 3, 10, tzinfo=dt.UTC),
     )
-    from reactivation.services.snapshots import activity_refresh
+    from reactivation.services.activity import activity_refresh
 
     activity_refresh(
         start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30)

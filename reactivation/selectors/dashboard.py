@@ -1,7 +1,8 @@
 """Reads for the owners' dashboard: one function per panel, each returning a ``Panel`` (the
 chart's data and the tables that hold its numbers, which are also its CSV export).
 
-Every panel reads the tables the nightly run keeps (``reactivation.services.snapshots``): the
+Every panel reads the tables the nightly run keeps (``reactivation.services.snapshots`` and
+``activity``): the
 daily snapshots, the cohort and value tables, and the case, manager and reason activity
 tables. None scans transactions, cases or calls per request, so the page costs the same on a
 base of a million transactions as on one of ten million, and the whole result is cached until
@@ -41,7 +42,7 @@ from reactivation.models import (
     WeeklyPlan,
 )
 from reactivation.roles import Role, is_owner
-from reactivation.services.snapshots import DASHBOARD_VERSION_KEY
+from reactivation.services.dashboard_cache import DASHBOARD_VERSION_KEY
 
 CACHE_SECONDS = 3600
 HISTORY_POINTS = 120  # above this many days the status history is drawn week by week

@@ -354,9 +354,9 @@ def _values_weekly(as_of: dt.date) -> int:
     table (with this week's classes and models) and the running month of the cohort table
     recounted (a file imported late for past days shows there). Returns the value rows."""
     try:
+        from reactivation.services.dashboard_cache import dashboard_changed
         from reactivation.services.snapshots import (
             cohorts_refresh,
-            dashboard_changed,
             month_start,
             value_snapshot_write,
         )

@@ -33,7 +33,7 @@ from reactivation.models import (
     ValueSnapshot,
     WeeklyPlan,
 )
-from reactivation.services.snapshots import activity_refresh
+from reactivation.services.activity import activity_refresh
 from tests.factories import (
     CaseFactory,
     ClientFactory,

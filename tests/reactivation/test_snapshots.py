@@ -9,11 +9,8 @@ import pytest
 
 from clients.stats import refresh_clients
 from reactivation.models import Case, CohortActivity, DailySnapshot, Policy, ValueSnapshot
-from reactivation.services.snapshots import (
-    ERR_BACKFILL_RANGE,
-    snapshot_write,
-    snapshots_backfill,
-)
+from reactivation.services.history import ERR_BACKFILL_RANGE, snapshots_backfill
+from reactivation.services.snapshots import snapshot_write
 from tests.factories import CaseFactory, ClientFactory, SegmentFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
