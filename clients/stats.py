@@ -375,13 +375,15 @@ def _rebuild_postgres(cursor, select: str, params: dict) -> int:
     return written
 
 
-def _stored_source(*, ids_filter: str, extra: str = "") -> str:
+def _stored_source(*, ids_filter: str = "", relation: str = STATS_TABLE) -> str:
+    """The stored aggregates of the statistics rows in ``relation`` (the table, or rows with
+    its columns) that pass ``ids_filter``."""
     return f"""
         SELECT s0.client_id AS id, s0.segment_id, s0.first_purchase_on AS first_on,
                s0.last_purchase_on AS last_on, s0.purchase_days AS days,
                s0.revenue, s0.margin
-        FROM clients_clientstats s0
-        WHERE 1 = 1 {ids_filter.replace("{col}", "s0.client_id")} {extra}
+        FROM {relation} s0
+        WHERE 1 = 1 {ids_filter.replace("{col}", "s0.client_id")}
     """
 
 
@@ -457,11 +459,7 @@ def _restatus_due_chunk_postgres(
                last_purchase_on, purchase_days, revenue, margin
         FROM {STATS_TABLE}
         WHERE due_on <= %(as_of)s ORDER BY due_on LIMIT %(limit)s {lock})"""
-    source = """
-        SELECT client_id AS id, segment_id, first_purchase_on AS first_on,
-               last_purchase_on AS last_on, purchase_days AS days, revenue, margin
-        FROM due"""
-    select = _status_select(source, d)
+    select = _status_select(_stored_source(relation="due"), d)
     sets = ", ".join(f"{column} = n.{source}" for column, source in STATUS_COLUMNS)
     # Every claimed row changes (its new due_on lies after as_of), so a rerun skips it.
     cursor.execute(

@@ -1,7 +1,7 @@
 """Clients per segment and status, read without counting the base (see ``StatusTally``).
 
-``status_counts()`` gives ``{(segment_id, status): clients}``. On PostgreSQL it sums the signed
-rows the triggers left, after folding them into one row per pair, or counts afresh when a row
+``status_counts()`` gives ``{(segment_id, status): clients}``. On PostgreSQL it folds the signed
+rows the triggers left into one row per pair and returns those, or counts afresh when a row
 asks for it (after ``rebuild_stats``, and once after the migration). Either is a single
 statement, so it sees the statistics and the rows their writers added at one instant: a
 writer that has not committed yet has neither its change nor its row counted. An advisory
@@ -22,23 +22,30 @@ RECOUNT_MARK_SQL = (
     "INSERT INTO clients_statustally (segment_id, status, clients, recount) "
     "VALUES (NULL, '', 0, true)"
 )
+# Either statement leaves one row per (segment, status) and returns those rows: the counts as
+# of its own snapshot, concurrent writers' uncommitted rows left for the next read.
 _RECOUNT_SQL = """
-    WITH gone AS (DELETE FROM clients_statustally)
-    INSERT INTO clients_statustally (segment_id, status, clients, recount)
-    SELECT segment_id, status, count(*), false FROM clients_clientstats
-    GROUP BY segment_id, status
+    WITH gone AS (DELETE FROM clients_statustally),
+    counted AS (
+        INSERT INTO clients_statustally (segment_id, status, clients, recount)
+        SELECT segment_id, status, count(*), false FROM clients_clientstats
+        GROUP BY segment_id, status
+        RETURNING segment_id, status, clients
+    )
+    SELECT segment_id, status, clients FROM counted
 """
 _FOLD_SQL = """
     WITH gone AS (
-        DELETE FROM clients_statustally RETURNING segment_id, status, clients
+        DELETE FROM clients_statustally WHERE NOT recount
+        RETURNING segment_id, status, clients
+    ),
+    folded AS (
+        INSERT INTO clients_statustally (segment_id, status, clients, recount)
+        SELECT segment_id, status, sum(clients), false FROM gone
+        GROUP BY segment_id, status HAVING sum(clients) <> 0
+        RETURNING segment_id, status, clients
     )
-    INSERT INTO clients_statustally (segment_id, status, clients, recount)
-    SELECT segment_id, status, sum(clients), false FROM gone
-    GROUP BY segment_id, status HAVING sum(clients) <> 0
-"""
-_READ_SQL = """
-    SELECT segment_id, status, sum(clients) FROM clients_statustally
-    WHERE NOT recount GROUP BY segment_id, status HAVING sum(clients) <> 0
+    SELECT segment_id, status, clients FROM folded
 """
 
 
@@ -52,10 +59,14 @@ def status_counts() -> dict[tuple[int | None, str], int]:
             counts[key] = counts.get(key, 0) + row["n"]
         return counts
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", TALLY_LOCK)
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM clients_statustally WHERE recount)")
-        cursor.execute(_RECOUNT_SQL if cursor.fetchone()[0] else _FOLD_SQL)
-        cursor.execute(_READ_SQL)
+        # The lock is taken before the fold or the recount runs (either is right whichever
+        # the check picks: a recount is always exact).
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s),"
+            " EXISTS (SELECT 1 FROM clients_statustally WHERE recount)",
+            TALLY_LOCK,
+        )
+        cursor.execute(_RECOUNT_SQL if cursor.fetchone()[1] else _FOLD_SQL)
         return {(segment_id, status): int(n) for segment_id, status, n in cursor.fetchall()}
 
 

@@ -33,7 +33,8 @@ from reactivation.services.dashboard_cache import dashboard_changed
 ACTIVITY_REFRESH_DAYS = 180
 
 
-def _as_date(value: dt.date | dt.datetime) -> dt.date:
+def as_date(value: dt.date | dt.datetime) -> dt.date:
+    """A date from a date or a datetime (what the database returns for a truncated day)."""
     return value.date() if isinstance(value, dt.datetime) else value
 
 
@@ -51,7 +52,7 @@ def _won_back_revenue(wins, window_days: int, keys: dict[str, str]) -> dict[tupl
     )
     grouped = rows.values(**{name: F(f"client__cases__{field}") for name, field in keys.items()})
     return {
-        tuple(_as_date(item[name]) for name in keys): item["total"] or Decimal(0)
+        tuple(as_date(item[name]) for name in keys): item["total"] or Decimal(0)
         for item in grouped.annotate(total=Sum("amount")).order_by()
     }
 
@@ -146,7 +147,7 @@ def activity_refresh(*, start: dt.date, end: dt.date) -> dict[str, int]:
         .annotate(calls=Count("pk"), reached=Count("pk", filter=Q(outcome=Call.Outcome.REACHED)))
         .order_by()
     ):
-        key = (_as_date(item["day"]), item["client__segment_id"], item["manager_id"])
+        key = (as_date(item["day"]), item["client__segment_id"], item["manager_id"])
         managers[key].update(calls=item["calls"], reached=item["reached"])
     for item in (
         Offer.objects.filter(issued_on__gte=start, issued_on__lte=end, issued_by__isnull=False)
@@ -179,7 +180,7 @@ def activity_refresh(*, start: dt.date, end: dt.date) -> dict[str, int]:
     # 3. Reasons.
     reasons = [
         ReasonDaily(
-            day=_as_date(item["day"]),
+            day=as_date(item["day"]),
             segment_id=item["client__segment_id"],
             manager_id=item["manager_id"],
             reason_id=item["reason_id"],

@@ -15,14 +15,13 @@ from decimal import Decimal
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from clients.models import Client, Segment, Transaction
 from reactivation.models import Case, DailySnapshot
-from reactivation.services.activity import activity_refresh
+from reactivation.services.activity import activity_refresh, as_date
 from reactivation.services.dashboard_cache import dashboard_changed
 from reactivation.services.snapshots import (
-    as_date,
     cohorts_refresh,
     value_snapshot_write,
 )
@@ -182,20 +181,19 @@ def snapshots_backfill(*, start: dt.date, end: dt.date) -> int:
         "client__segment_id",
     )
     cases = Case.objects.filter(opened_on__gte=start, opened_on__lte=end)
-    opened = _daily(
-        cases.filter(is_control=False)
-        .values("opened_on", "client__segment_id")
-        .annotate(n=Count("pk")),
-        "opened_on",
-        "client__segment_id",
-    )
-    control = _daily(
-        cases.filter(is_control=True)
-        .values("opened_on", "client__segment_id")
-        .annotate(n=Count("pk")),
-        "opened_on",
-        "client__segment_id",
-    )
+    # Cases opened and held out as control, per day and segment, in one read of the cases.
+    opened: dict[tuple, int] = {}
+    control: dict[tuple, int] = {}
+    for item in (
+        cases.values("opened_on", "client__segment_id")
+        .annotate(
+            treated=Count("pk", filter=Q(is_control=False)),
+            held=Count("pk", filter=Q(is_control=True)),
+        )
+        .order_by()
+    ):
+        key = (as_date(item["opened_on"]), item["client__segment_id"])
+        opened[key], control[key] = item["treated"], item["held"]
     won = _daily(
         Case.objects.filter(
             closed_on__gte=start, closed_on__lte=end, status=Case.Status.WON_BACK, is_control=False

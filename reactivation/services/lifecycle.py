@@ -24,7 +24,7 @@ from django.db.models import F, OuterRef, Subquery
 from calls.models import Call
 from clients.models import Client, Transaction
 from reactivation.models import Case, Offer
-from reactivation.planner import planner_settings
+from reactivation.planner import BY_KEY, planner_settings
 from reactivation.policies import policy_for_segments
 
 
@@ -134,7 +134,7 @@ def cases_close_won_back(*, as_of: dt.date, client_ids: list[int] | None = None)
     # A few thousand open cases against a million clients: PostgreSQL's estimate would hash
     # every client's statistics, a cost that grows with the base; looked up by key, one case
     # at a time, this step costs what the open cases cost.
-    with planner_settings(enable_hashjoin="off", enable_mergejoin="off"):
+    with planner_settings(**BY_KEY):
         rows = list(rows)
     for pk, is_control, won_id, won_on, manager_id, version_id, reason_id in rows:
         if won_id is None:

@@ -323,8 +323,8 @@ def business_date_due(now: dt.datetime | None = None) -> dt.date:
 def weekly_run(*, as_of: dt.date) -> dict:
     """The week's work, on the assignment day after that night's run: ABC classes, the model
     refits segments asked for, the dashboards' value table, a fresh churn measurement, then the
-    week's case assignment. Runs
-    once per date (recorded in the ledger row); each part is idempotent anyway."""
+    week's case assignment. Runs once per date (recorded in the ledger row); each part is
+    idempotent anyway."""
     from reactivation.services.abc import abc_recompute
     from reactivation.services.modelfit import models_refit
 
@@ -353,15 +353,9 @@ def _values_weekly(as_of: dt.date) -> int:
     """The dashboards' tables that read every client or a month of transactions: the value
     table (with this week's classes and models) and the running month of the cohort table
     recounted (a file imported late for past days shows there). Returns the value rows."""
-    try:
-        from reactivation.services.dashboard_cache import dashboard_changed
-        from reactivation.services.snapshots import (
-            cohorts_refresh,
-            month_start,
-            value_snapshot_write,
-        )
-    except ImportError:
-        return 0
+    from reactivation.services.dashboard_cache import dashboard_changed
+    from reactivation.services.snapshots import cohorts_refresh, month_start, value_snapshot_write
+
     with transaction.atomic():
         written = value_snapshot_write(as_of=as_of)
         cohorts_refresh(start=month_start(as_of), end=as_of)

@@ -40,7 +40,7 @@ from reactivation.models import (
     ValueSnapshot,
 )
 from reactivation.planner import BY_KEY, planner_settings
-from reactivation.services.activity import ACTIVITY_REFRESH_DAYS, activity_refresh
+from reactivation.services.activity import ACTIVITY_REFRESH_DAYS, activity_refresh, as_date
 from reactivation.services.dashboard_cache import dashboard_changed
 
 EXPECTED_PURCHASES_HORIZON_DAYS = 90
@@ -231,10 +231,6 @@ def cohorts_add_day(*, as_of: dt.date) -> int:
     CohortActivity.objects.bulk_update(changed, ["clients"], batch_size=2000)
     CohortActivity.objects.bulk_create(created, batch_size=2000)
     return sum(counts.values())
-
-
-def as_date(value: dt.date | dt.datetime) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
 
 
 # --- value table --------------------------------------------------------------------------------

@@ -5,13 +5,14 @@ of what they would have done on a past date; and the fitted model parameters per
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clients.models import Client, Segment
+from clients.models import Segment
+from clients.tally import status_counts
 from reactivation.models import Policy
 from reactivation.policies import policy_for_segments
 from reactivation.roles import admin_required
@@ -35,15 +37,11 @@ BACKTEST_DEFAULT_LOOKBACK_DAYS = 90
 @admin_required
 def settings_policies(request: HttpRequest) -> HttpResponse:
     policies = policy_for_segments()
-    counts = {
-        row["segment"]: row
-        for row in Client.objects.values("segment").annotate(
-            total=Count("pk"),
-            active=Count("pk", filter=Q(stats__status="active")),
-            sleeping=Count("pk", filter=Q(stats__status="sleeping")),
-            lost=Count("pk", filter=Q(stats__status="lost")),
-        )
-    }
+    # Clients per segment and status from the status tally (no count of the whole base).
+    counts: dict[int | None, dict[str, int]] = defaultdict(lambda: {"total": 0})
+    for (segment_id, status), clients in status_counts().items():
+        counts[segment_id]["total"] += clients
+        counts[segment_id][status] = clients
     rows = [
         {"segment": None, "policy": policies[None], "counts": counts.get(None, {}), "own": True}
     ]
