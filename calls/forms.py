@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calls.models import Call, Reason
 from calls.services import ERR_CALL_BACK_DATE, ERR_NEXT_CALL_PAST, CallInput
+from reactivation.form_fields import ModelChoiceField
 from reactivation.models import Case, OfferTemplate
 from reactivation.roles import Role
 
@@ -30,7 +31,7 @@ class CallForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("Outcome"), choices=Call.Outcome.choices, widget=forms.RadioSelect
     )
-    reason = forms.ModelChoiceField(
+    reason = ModelChoiceField(
         label=_("Why the client stopped buying"),
         queryset=Reason.objects.filter(active=True),
         required=False,
@@ -89,7 +90,7 @@ class CallForm(forms.Form):
 
 
 class OfferIssueForm(forms.Form):
-    template = forms.ModelChoiceField(
+    template = ModelChoiceField(
         label=_("Offer"),
         queryset=OfferTemplate.objects.filter(active=True),
         empty_label=None,
@@ -113,7 +114,7 @@ def _managers():
     )
 
 
-class ManagerChoiceField(forms.ModelChoiceField):
+class ManagerChoiceField(ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return obj.get_full_name() or obj.username
 

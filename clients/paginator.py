@@ -51,18 +51,26 @@ class Page:
         return max(1, -(-self.total // self.page_size))
 
 
-def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
-    """(count, is_estimate) for a queryset: the planner's row estimate when it is large."""
+def planner_estimate(queryset: QuerySet) -> int:
+    """The planner's row estimate for ``queryset`` (PostgreSQL), or an exact count elsewhere
+    (SQLite, the embedded database of small installs)."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
-        return queryset.count(), False
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        return queryset.count()
+    sql, params = queryset.order_by().query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
         plan = json.loads(plan)
-    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
+    """(count, is_estimate) for a queryset: the planner's row estimate when it is large."""
+    if connections[queryset.db].vendor != "postgresql":
+        return queryset.count(), False
+    estimate = planner_estimate(queryset.order_by().values("pk"))
     if estimate < EXACT_COUNT_BELOW:
         return queryset.count(), False
     return estimate, True

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Segment
+from reactivation.form_fields import ModelChoiceField
 from reactivation.roles import Role
 
 ERR_END_BEFORE_START = _("The end of the period must not be before its start.")
@@ -68,13 +69,13 @@ class DashboardFilterForm(forms.Form):
     end = forms.DateField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    segment = forms.ModelChoiceField(
+    segment = ModelChoiceField(
         label=_("Segment"),
         queryset=Segment.objects.order_by("name"),
         required=False,
         empty_label=_("All segments"),
     )
-    manager = forms.ModelChoiceField(
+    manager = ModelChoiceField(
         label=_("Manager"),
         queryset=get_user_model().objects.none(),
         required=False,

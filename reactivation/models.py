@@ -307,10 +307,25 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.client}"
 
+    def is_visible_to(self, user: Any) -> bool:
+        """Whether ``user`` sees this case: the rule of ``CaseQuerySet.visible_to`` for one
+        case already read with its client, so that the case page reads it by its key alone."""
+        if sees_everything(user):
+            return True
+        if not getattr(user, "is_authenticated", False):
+            return False
+        if self.assigned_to_id == user.pk:
+            return True
+        return (
+            self.assigned_to_id is None
+            and not self.is_control
+            and self.client.manager_id in (None, user.pk)
+        )
+
     def get_status_display(self) -> str:
         """The status's label, as Django's own method gives it; that one builds a map of every
         choice on each call, and the lists show it on every row."""
-        return force_str(_STATUS_LABELS.get(self.status, self.status), strings_only=True)
+        return case_status_label(self.status)
 
     @property
     def is_open(self) -> bool:
@@ -319,6 +334,11 @@ class Case(models.Model):
 
 # Lazy labels: each is translated when shown, in the language of the request.
 _STATUS_LABELS: dict[str, Any] = dict(Case.Status.choices)
+
+
+def case_status_label(status: str) -> str:
+    """The label of a case status (the status itself when it is not one)."""
+    return force_str(_STATUS_LABELS.get(status, status), strings_only=True)
 
 
 class QueueExclusion(models.Model):

@@ -215,6 +215,9 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Security -----------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are written through to the database and read from the cache (Redis in production):
+# every page reads the session, and a cache hit costs less than a query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie; the token travels in a header from <meta>
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

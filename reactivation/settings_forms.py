@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calls.models import Reason, Script
 from clients.models import Segment
+from reactivation.form_fields import ModelChoiceField
 from reactivation.models import BusinessSettings, OfferTemplate, Policy, WeeklyPlan
 from reactivation.roles import Role
 
@@ -65,7 +66,7 @@ class PolicyForm(forms.ModelForm):
 
 
 class PolicyCreateForm(forms.Form):
-    segment = forms.ModelChoiceField(
+    segment = ModelChoiceField(
         label=_("Segment"), queryset=Segment.objects.filter(policy__isnull=True).order_by("name")
     )
 
@@ -268,7 +269,7 @@ def steps_initial(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 class ScriptImportForm(forms.Form):
     file = forms.FileField(label=_("JSON file"))
-    into = forms.ModelChoiceField(
+    into = ModelChoiceField(
         label=_("As a new version of"),
         queryset=Script.objects.order_by("name"),
         required=False,
@@ -293,7 +294,7 @@ class ScriptPreviewForm(forms.Form):
 
 class AuditFilterForm(forms.Form):
     kind = forms.ChoiceField(label=_("What"), required=False)
-    user = forms.ModelChoiceField(
+    user = ModelChoiceField(
         label=_("Who"), queryset=User.objects.order_by("username"), required=False
     )
     action = forms.ChoiceField(
@@ -319,7 +320,7 @@ class ModelFitForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    to = forms.ModelChoiceField(
+    to = ModelChoiceField(
         label=_("Hand over open cases to"),
         required=False,
         queryset=User.objects.filter(is_active=True, groups__name=Role.MANAGER).order_by(

@@ -21,7 +21,8 @@ from calls.forms import OUTCOME_KEYS, CallForm, CaseAssignForm, CaseCloseForm, O
 from calls.models import ScriptVersion
 from calls.services import CallError, call_record
 from reactivation.roles import admin_required, is_admin, member_required
-from reactivation.selectors import queue as selectors
+from reactivation.selectors import case_page as case_reads
+from reactivation.selectors import week
 from reactivation.services.cases import CaseError, case_assign, case_close, cases_reassign
 from reactivation.services.offers import OfferError, offer_issue
 
@@ -48,7 +49,7 @@ def _context(
     new_offer_id: int | None = None,
 ) -> dict[str, Any]:
     today = timezone.localdate()
-    data = selectors.case_page(
+    data = case_reads.case_page(
         case_id=case_id,
         user=request.user,
         today=today,
@@ -100,9 +101,7 @@ def _done(
 ) -> HttpResponse:
     """After a successful action: the next case or the same one, as a partial or a redirect."""
     if then_next:
-        next_id = selectors.next_case_id(
-            user=request.user, today=timezone.localdate(), after=case_id
-        )
+        next_id = week.next_case_id(user=request.user, today=timezone.localdate(), after=case_id)
         if next_id is not None:
             if request.htmx:
                 response = render_workspace(request, case_id=next_id, notice=("success", message))
@@ -133,7 +132,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def case_call(request: HttpRequest, case_id: int) -> HttpResponse:
     """Record a call from the call form."""
-    case = selectors.case_get(case_id=case_id, user=request.user)
+    case = case_reads.case_get(case_id=case_id, user=request.user)
     form = CallForm(request.POST)
     if not form.is_valid():
         return _refused(
@@ -159,7 +158,7 @@ def case_call(request: HttpRequest, case_id: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def case_offer(request: HttpRequest, case_id: int) -> HttpResponse:
     """Issue a personal offer from a template."""
-    case = selectors.case_get(case_id=case_id, user=request.user)
+    case = case_reads.case_get(case_id=case_id, user=request.user)
     form = OfferIssueForm(request.POST)
     error = None
     if not form.is_valid():
@@ -193,7 +192,7 @@ def case_offer(request: HttpRequest, case_id: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def case_close_view(request: HttpRequest, case_id: int) -> HttpResponse:
     """Close the case by hand as declined or won back."""
-    case = selectors.case_get(case_id=case_id, user=request.user)
+    case = case_reads.case_get(case_id=case_id, user=request.user)
     form = CaseCloseForm(request.POST)
     if not form.is_valid():
         return _refused(request, case.pk, _("Choose how the case ends."), close_form=form)
@@ -220,7 +219,7 @@ def case_close_view(request: HttpRequest, case_id: int) -> HttpResponse:
 @admin_required
 def case_assign_view(request: HttpRequest, case_id: int) -> HttpResponse:
     """An admin gives one case to a manager."""
-    case = selectors.case_get(case_id=case_id, user=request.user)
+    case = case_reads.case_get(case_id=case_id, user=request.user)
     form = CaseAssignForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a manager or the pool."))

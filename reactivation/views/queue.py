@@ -14,7 +14,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from calls.forms import ReassignForm, ReleaseForm
 from reactivation.roles import admin_required, is_admin, member_required
-from reactivation.selectors import queue as selectors
+from reactivation.selectors import case_page as case_reads
+from reactivation.selectors import queue as lists
+from reactivation.selectors import week
 from reactivation.services.cases import CaseError, case_claim, cases_reassign, manager_release_cases
 
 PAGE_SIZE = 25
@@ -37,9 +39,9 @@ def _query_without_page(request: HttpRequest) -> str:
 @vary_on_headers("HX-Request")
 def queue(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    start = selectors.week_start(today)
-    listing = selectors.queue_list(user=request.user, filters=request.GET, today=today, start=start)
-    page = selectors.page_of_week(listing, request.GET.get("page"), PAGE_SIZE)
+    start = week.week_start(today)
+    listing = lists.queue_list(user=request.user, filters=request.GET, today=today, start=start)
+    page = week.page_of_week(listing, request.GET.get("page"), PAGE_SIZE)
     context = {
         "filter": listing.filter,
         "page": page,
@@ -49,17 +51,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx:
         return render(request, "reactivation/queue.html#results", context)
-    context["plan"] = selectors.plan_counters(user=request.user, today=today, start=start)
+    context["plan"] = week.plan_counters(user=request.user, today=today, start=start)
     return render(request, "reactivation/queue.html", context)
 
 
 @member_required
 @vary_on_headers("HX-Request")
 def pool(request: HttpRequest) -> HttpResponse:
-    listing = selectors.pool_list(user=request.user, filters=request.GET)
-    page = selectors.page_of_cases(
-        listing.queryset, request.GET.get("page"), PAGE_SIZE, exact_total=False
-    )
+    listing = lists.pool_list(user=request.user, filters=request.GET)
+    page = lists.page_of_pool(listing.queryset, request.GET.get("page"), PAGE_SIZE)
     context = {
         "filter": listing.filter,
         "page": page,
@@ -79,14 +79,14 @@ def pool(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def claim(request: HttpRequest, case_id: int) -> HttpResponse:
     """Take a case from the pool. Of two managers claiming at once, one wins; the other is told."""
-    case = selectors.case_get_to_claim(case_id=case_id, user=request.user)
+    case = case_reads.case_get_to_claim(case_id=case_id, user=request.user)
     error = None
     try:
         case = case_claim(case_id=case.pk, user=request.user)
     except CaseError as exc:
         error = exc.message
     if request.htmx:
-        case = selectors.case_get(case_id=case.pk, user=request.user) if error is None else case
+        case = case_reads.case_get(case_id=case.pk, user=request.user) if error is None else case
         return render(
             request,
             "reactivation/queue_pool.html#pool_row",
@@ -106,7 +106,7 @@ def next_case(request: HttpRequest) -> HttpResponse:
         after = int(request.GET.get("after", ""))
     except ValueError:
         after = None
-    case_id = selectors.next_case_id(user=request.user, today=timezone.localdate(), after=after)
+    case_id = week.next_case_id(user=request.user, today=timezone.localdate(), after=after)
     if case_id is None:
         messages.info(request, _("No more cases to call today. Well done!"))
         if request.htmx:

@@ -21,7 +21,7 @@ from clients.models import Client, Status
 from clients.paginator import paginate
 from reactivation.models import BusinessSettings
 from reactivation.roles import admin_required
-from reactivation.selectors.queue import script_values
+from reactivation.selectors.case_page import script_values
 from reactivation.settings_forms import (
     ScriptForm,
     ScriptImportForm,

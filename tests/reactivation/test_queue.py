@@ -173,6 +173,34 @@ def test_an_empty_week_says_so(alice, login):
     assert "No cases this week" in response.content.decode()
 
 
+def test_plan_counters_without_a_plan_show_the_defaults_and_only_my_work(alice, bob, login):
+    mine, theirs = open_case(manager=alice), open_case(manager=bob)
+    call_record(case=mine, manager=alice, data=CallInput(outcome="busy"), script_version=None)
+    call_record(case=theirs, manager=bob, data=CallInput(outcome="reached"), script_version=None)
+    offer_issue(case=theirs, template=OfferTemplateFactory(), by=bob)
+    Case.objects.filter(pk=theirs.pk).update(
+        status="won_back", closed_on=TODAY, credited_manager=bob
+    )
+    # Work of the previous plan week does not count either.
+    earlier = open_case(manager=alice)
+    offer = offer_issue(case=earlier, template=OfferTemplateFactory(), by=alice)
+    type(offer).objects.filter(pk=offer.pk).update(issued_on=TODAY - dt.timedelta(days=7))
+    Case.objects.filter(pk=earlier.pk).update(
+        status="won_back", closed_on=TODAY - dt.timedelta(days=7), credited_manager=alice
+    )
+    response = login(alice).get("/queue/")
+    plan = response.context["plan"]
+    defaults = WeeklyPlan()
+    assert not plan.has_plan
+    assert [(c.key, c.done, c.target) for c in plan.counters] == [
+        ("calls", 1, defaults.calls),
+        ("reached", 0, defaults.reached),
+        ("offers", 0, defaults.offers),
+        ("wins", 0, defaults.wins),
+    ]
+    assert "No weekly plan is set for you yet" in response.content.decode()
+
+
 def test_plan_counters_count_this_weeks_work(alice, login):
     WeeklyPlan.objects.create(manager=alice, calls=10, reached=5, offers=4, wins=2)
     first, second = open_case(manager=alice), open_case(manager=alice)
@@ -290,6 +318,23 @@ def test_the_pool_is_exactly_the_pool_part_of_the_case_scope(alice, bob):
         assert listed == scoped and len(listed) == 2
 
 
+def test_one_case_is_visible_exactly_when_the_case_scope_lists_it(alice, bob, owner, admin_user):
+    """``Case.is_visible_to`` (the case page) and ``visible_to`` (the lists) agree on every
+    kind of case, for every role."""
+    cases = [
+        open_case(manager=assigned, client_manager=client_manager, is_control=control)
+        for assigned in (None, alice, bob)
+        for client_manager in (None, alice, bob)
+        for control in (False, True)
+    ]
+    for user in (alice, bob, owner, admin_user):
+        scoped = set(Case.objects.visible_to(user).values_list("pk", flat=True))
+        for case in Case.objects.select_related("client").filter(pk__in=[c.pk for c in cases]):
+            assert case.is_visible_to(user) == (case.pk in scoped), (user, case.pk)
+    # Her own six (control ones too) and the two pool cases of no or her own client.
+    assert len(set(Case.objects.visible_to(alice).values_list("pk", flat=True))) == 6 + 2
+
+
 def test_claiming_a_case_a_colleague_just_took_says_so(alice, bob, login):
     case = open_case()
     case_claim(case_id=case.pk, user=bob)
@@ -311,3 +356,45 @@ def test_case_ids_in_the_page_are_not_formatted_as_numbers(alice, login):
     Case.objects.filter(pk=case.pk).update(id=123456)
     body = login(alice).get("/queue/").content.decode()
     assert 'data-case="123456"' in body
+
+
+def test_a_row_of_the_week_shows_the_case_and_its_client(alice, login):
+    segment = SegmentFactory(code="horeca", name="Рестораны")
+    case = open_case(
+        manager=alice,
+        abc_class="B",
+        potential_value=Decimal("12345.60"),
+        next_call_on=TODAY + dt.timedelta(days=3),
+        attempts=2,
+    )
+    case.client.segment = segment
+    case.client.save()
+    response = login(alice).get("/queue/", HTTP_ACCEPT_LANGUAGE="en")
+    [row] = response.context["page"].object_list
+    assert (row.pk, row.bucket, row.status, row.is_open) == (case.pk, 3, "open", True)
+    assert row.next_call_on == TODAY + dt.timedelta(days=3)
+    assert row.last_purchase_on == dt.date(2026, 6, 1)
+    assert row.potential_value == Decimal("12345.60")
+    assert (row.client_name, row.external_id, row.phone) == (
+        case.client.name,
+        case.client.external_id,
+        case.client.phone,
+    )
+    assert (row.segment_name, row.abc_class, row.attempts) == ("Рестораны", "B", 2)
+    assert row.get_status_display() == "Open"
+    html = response.content.decode()
+    for shown in (case.client.name, case.client.phone, "Рестораны", f"/cases/{case.pk}/"):
+        assert shown in html
+
+
+def test_a_row_of_the_pool_shows_the_case_and_its_client(alice, login):
+    segment = SegmentFactory(code="retail", name="Розница")
+    case = open_case(abc_class="A", potential_value=Decimal("900"))
+    case.client.segment = segment
+    case.client.save()
+    response = login(alice).get("/queue/pool/")
+    [row] = response.context["page"].object_list
+    assert row.pk == case.pk
+    html = response.content.decode()
+    for shown in (case.client.name, case.client.external_id, "Розница", f"/cases/{case.pk}/claim/"):
+        assert shown in html

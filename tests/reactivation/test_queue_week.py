@@ -13,7 +13,8 @@ import time_machine
 from calls.models import Reason
 from calls.services import CallInput, call_record
 from reactivation.models import Case
-from reactivation.selectors import queue as selectors
+from reactivation.selectors import queue as lists
+from reactivation.selectors import week
 from reactivation.services.offers import offer_issue
 from tests.factories import OfferTemplateFactory, SegmentFactory
 from tests.reactivation.queue_helpers import NOW, TODAY, catalogue, open_case, page_ids
@@ -113,11 +114,11 @@ def test_the_paged_week_is_the_week_in_one_order_by(alice, bob):
         Case.objects.filter(pk=case.pk).update(status=closed, closed_on=TODAY)
     _week_of_every_bucket(bob, per_bucket=3)
     for status in ("", Case.Status.OPEN, Case.Status.DECLINED):
-        listing = selectors.queue_list(user=alice, filters={"status": status}, today=TODAY)
+        listing = lists.queue_list(user=alice, filters={"status": status}, today=TODAY)
         reference = list(listing.queryset.values_list("pk", flat=True))
         paged = []
         for number in (1, 2, 3, 4):
-            paged += [case.pk for case in selectors.page_of_week(listing, number, 12).object_list]
+            paged += [case.pk for case in week.page_of_week(listing, number, 12).object_list]
         assert paged == reference and reference, status
 
 
@@ -244,7 +245,7 @@ def test_the_week_reads_the_same_number_of_queries_as_it_grows(
 def test_a_week_beyond_the_exact_count_shows_about_how_many(
     alice, login, monkeypatch, django_assert_max_num_queries
 ):
-    monkeypatch.setattr(selectors, "EXACT_TOTAL_UP_TO", 30)
+    monkeypatch.setattr(week, "EXACT_TOTAL_UP_TO", 30)
     client = login(alice)
     _week_of_every_bucket(alice, per_bucket=7)  # 28: counted exactly
     page = client.get("/queue/", {"page": 2}).context["page"]
