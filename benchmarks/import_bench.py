@@ -106,6 +106,7 @@ def _timed_phases(phases: dict[str, float]):
     from django.db import connection
 
     from clients import services
+    from clients.importing import writes
 
     def timed(name, function):
         def wrapper(*args, **kwargs):
@@ -117,19 +118,19 @@ def _timed_phases(phases: dict[str, float]):
 
         return wrapper
 
-    saved = {name: getattr(services, name) for name in ("_read_fast", "_read", "refresh_clients")}
-    saved_write, saved_commit = services._write, connection.commit
+    saved = {name: getattr(services, name) for name in ("_read_fast", "_read", "write")}
+    saved_refresh, saved_commit = writes.refresh_clients, connection.commit
     services._read_fast = timed("read", saved["_read_fast"])
     services._read = timed("read", saved["_read"])
-    services.refresh_clients = timed("refresh_clients", saved["refresh_clients"])
-    services._write = timed("write_total", saved_write)
+    services.write = timed("write_total", saved["write"])
+    writes.refresh_clients = timed("refresh_clients", saved_refresh)
     connection.commit = timed("commit", saved_commit)
     try:
         yield phases
     finally:
         for name, function in saved.items():
             setattr(services, name, function)
-        services._write, connection.commit = saved_write, saved_commit
+        writes.refresh_clients, connection.commit = saved_refresh, saved_commit
         if "write_total" in phases:
             total = phases.pop("write_total")
             phases["write"] = total - phases.get("refresh_clients", 0.0) - phases.get("commit", 0.0)

@@ -11,6 +11,7 @@ import time_machine
 
 from clients import services
 from clients.importing import fastpath
+from clients.importing.result import ImportResult
 from clients.models import Client, Transaction
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -142,7 +143,7 @@ def write(tmp_path, name: str, text: str, encoding: str, bom: bool):
     return path
 
 
-def snapshot(result: services.ImportResult) -> dict:
+def snapshot(result: ImportResult) -> dict:
     return {
         "ok": result.ok,
         "counts": result.counts,

@@ -9,6 +9,8 @@ import pytest
 from django.db import connection, connections
 
 from clients import services
+from clients.importing import writes
+from clients.importing.result import ImportResult
 from clients.models import Client, Transaction
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -24,13 +26,13 @@ def test_the_bulk_path_loads_staging_with_copy(tmp_path, monkeypatch):
     """A plain file is parsed by PostgreSQL (COPY of the file itself); one with a phone column
     is read by Python and its rows are sent with COPY."""
     statements: list[str] = []
-    real = services.Staging.load
+    real = writes.Staging.load
 
     def spy(self, rows):
         statements.append("COPY" if self.postgres else "INSERT")
         return real(self, rows)
 
-    monkeypatch.setattr(services.Staging, "load", spy)
+    monkeypatch.setattr(writes.Staging, "load", spy)
     fast = services.transactions_import(path=write(tmp_path, "a.csv", ["C1;01.02.2026;1 000,00"]))
     assert fast.ok
     assert statements == []
@@ -47,7 +49,7 @@ def test_two_imports_at_once_queue_and_never_duplicate_an_identity(tmp_path):
     shared = [f"S{i % 50};2026-01-{1 + i % 28:02d};{i}" for i in range(600)]
     first = write(tmp_path, "first.csv", shared + [f"A{i};2026-02-01;{i}" for i in range(300)])
     second = write(tmp_path, "second.csv", shared + [f"B{i};2026-02-01;{i}" for i in range(300)])
-    results: dict[str, services.ImportResult] = {}
+    results: dict[str, ImportResult] = {}
     failures: list[BaseException] = []
     start = threading.Barrier(2)
 
