@@ -56,7 +56,7 @@ def test_a_required_select_with_explicit_choices_keeps_them():
     form.fields["template"].choices = [(1, "Discount"), (2, "Gift")]
     html = _render('{% include "includes/field.html" with field=f.template %}', f=form)
     assert '<option value="1">Discount</option><option value="2">Gift</option>' in html
-    assert '<span class="asteriskField">*</span>' in html
+    assert 'Offer <span class="text-danger">*</span></label>' in html
 
 
 def test_a_filter_select_reads_its_choices_in_one_query(django_assert_num_queries):
