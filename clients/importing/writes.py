@@ -23,6 +23,16 @@ if TYPE_CHECKING:
 # One key for every import's write phase: imports queue on it (pg_advisory_xact_lock).
 IMPORT_LOCK_KEY = 7_316_001
 
+# A client created by an import, from the staging row (``s``) that first names it.
+NEW_CLIENT_COLUMNS = {
+    "external_id": "s.client",
+    "name": "COALESCE(s.name, '')",
+    "phone": "COALESCE(s.phone, '')",
+    "email": "COALESCE(s.email, '')",
+    "segment_id": "s.segment_id",
+    "manager_id": "s.manager_id",
+}
+
 
 def check_repeats(kind: str, staging: Staging, result: ImportResult) -> None:
     """Step 3: a transaction id or (in a clients file) a client twice in one file is an error."""
@@ -221,18 +231,7 @@ def _write_clients(cursor, staging: Staging, result: ImportResult) -> list[int]:
             [now],
         )
         updated = [row[0] for row in cursor.fetchall()]
-    names, selects, params = _insert_columns(
-        Client,
-        {
-            "external_id": "s.client",
-            "name": "COALESCE(s.name, '')",
-            "phone": "COALESCE(s.phone, '')",
-            "email": "COALESCE(s.email, '')",
-            "segment_id": "s.segment_id",
-            "manager_id": "s.manager_id",
-        },
-        now,
-    )
+    names, selects, params = _insert_columns(Client, NEW_CLIENT_COLUMNS, now)
     cursor.execute(
         f"""INSERT INTO clients_client ({names}) SELECT {selects} FROM {staging.name} AS s
             WHERE NOT EXISTS (SELECT 1 FROM clients_client AS c WHERE c.external_id = s.client)
@@ -266,18 +265,7 @@ def _write_transactions(
     # 2. Clients named for the first time, with the details of the first row that names them,
     #    created in external-id order: on a first load their ids then follow the order of the
     #    identities, so the rows go into both the identity and the (client, date) index in order.
-    names, selects, params = _insert_columns(
-        Client,
-        {
-            "external_id": "s.client",
-            "name": "COALESCE(s.name, '')",
-            "phone": "COALESCE(s.phone, '')",
-            "email": "COALESCE(s.email, '')",
-            "segment_id": "s.segment_id",
-            "manager_id": "s.manager_id",
-        },
-        now,
-    )
+    names, selects, params = _insert_columns(Client, NEW_CLIENT_COLUMNS, now)
     cursor.execute(
         f"""INSERT INTO clients_client ({names}) SELECT {selects}
             FROM {named} AS f JOIN {staging.name} AS s ON s.line = f.line

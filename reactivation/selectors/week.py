@@ -295,7 +295,7 @@ def plan_counters(*, user: Any, today: dt.date, start: dt.date | None = None) ->
     has_plan = plan_id is not None
     if not has_plan:
         defaults = WeeklyPlan()
-        targets = [defaults.calls, defaults.reached, defaults.offers, defaults.wins]
+        targets = [getattr(defaults, key) for key in PLAN_KEYS]
     done = (calls, reached, offers, wins)
     return PlanCounters(
         week_start=start,
