@@ -173,6 +173,18 @@ def test_owners_and_admins_see_every_case(alice, owner, admin_user, login):
     assert login(admin_user).get(f"/cases/{case.pk}/").status_code == 200
 
 
+def test_the_case_page_names_the_cases_manager(alice, bob, owner, login):
+    case = open_case(manager=alice, client_manager=bob)
+    for viewer in (alice, owner):
+        response = login(viewer).get(f"/cases/{case.pk}/")
+        assert response.context["case"].assigned_to == alice
+        assert alice.get_full_name() in response.content.decode()
+    pool_case = open_case()
+    response = login(alice).get(f"/cases/{pool_case.pk}/")
+    assert response.context["case"].assigned_to is None
+    assert "The pool" in response.content.decode()
+
+
 def test_an_admin_reassigns_one_case(alice, bob, admin_user, login):
     case = open_case(manager=alice)
     response = login(admin_user).post(f"/cases/{case.pk}/assign/", {"manager": bob.pk})
