@@ -140,6 +140,11 @@ def case_get_to_claim(*, case_id: int, user: Any) -> Case:
     )
 
 
+def _NAME_OF(relation: str) -> tuple[str, ...]:  # noqa: N802 - reads as a constant
+    """The fields of a related user that a list shows: the full name, else the login."""
+    return tuple(f"{relation}__{name}" for name in ("first_name", "last_name", "username"))
+
+
 def case_page(
     *, case_id: int, user: Any, today: dt.date, language: str, script_id: int | None = None
 ) -> CasePage:
@@ -154,16 +159,30 @@ def case_page(
     from django.conf import settings as django_settings
 
     company = settings_row.company_name or django_settings.COMPANY_NAME or str(_("our company"))
-    transactions = list(client.transactions.order_by("-date", "-id")[:HISTORY_ROWS])
+    # Each list reads only the fields its rows show.
+    history = client.transactions.only("client", "date", "promo_code", "amount")
+    transactions = list(history.order_by("-date", "-id")[:HISTORY_ROWS])
     previous = list(
         Case.objects.filter(client=client)
         .exclude(pk=case.pk)
         .select_related("assigned_to")
+        .only("opened_on", "status", "closed_on", "assigned_to", *_NAME_OF("assigned_to"))
         .order_by("-opened_on")[:10]
     )
     calls = list(
         Call.objects.filter(client=client)
         .select_related("manager", "reason")
+        .only(
+            "called_at",
+            "outcome",
+            "next_call_on",
+            "notes",
+            "answers",
+            "manager",
+            "reason",
+            "reason__name",
+            *_NAME_OF("manager"),
+        )
         .order_by("-called_at", "-id")[:CALL_ROWS]
     )
     offers = list(
