@@ -15,7 +15,8 @@ request by request (each base on its own kept connection, as with persistent con
 that both see the same machine load; the case page walks through different cases of that
 manager's week. For each page: the median and p95 server time and the
 SQL query count on both bases, the ratio of the p95s, and whether the query count stayed the
-same whatever the rows shown.
+same whatever the rows shown. Set ``REDIS_URL`` as production does: the sessions are read from
+the cache.
 """
 
 from __future__ import annotations
