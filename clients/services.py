@@ -41,8 +41,6 @@ ERR_JOB_NOT_READY = "The import is not ready to run."
 Progress = Callable[[int, int], None]
 
 
-
-
 def clients_import(*, path: str | Path, **options: Any) -> ImportResult:
     """Import a clients file (see ``import_file`` for the options)."""
     return import_file(kind=fields.CLIENTS, path=path, **options)
@@ -200,43 +198,6 @@ def _read(
             progress(result.rows, max(total, result.rows))
     if progress:
         progress(result.rows, result.rows)
-
-
-
-
-
-
-
-# --- The write phase ------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # --- Import jobs (the page and the commands) --------------------------------------------------------

@@ -41,4 +41,3 @@ class ImportResult:
             "unchanged": self.unchanged,
             "clients_created": self.clients_created,
         }
-

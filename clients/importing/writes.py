@@ -55,7 +55,6 @@ def check_repeats(kind: str, staging: Staging, result: ImportResult) -> None:
             result.report.add(row=line, column=column, code=code, value=value, first=first)
 
 
-
 class Staging:
     """A temporary table holding the parsed rows of one import (one per import, per session)."""
 
@@ -132,7 +131,6 @@ class Staging:
                 cursor.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-
 def write(
     kind: str,
     staging: Staging,
@@ -157,7 +155,6 @@ def write(
             refresh_clients(client_ids=touched, as_of=as_of)
         if dry_run:
             transaction.set_rollback(True)
-
 
 
 def _insert_columns(
@@ -194,15 +191,12 @@ def _insert_columns(
     return ", ".join(names), ", ".join(expressions), params
 
 
-
 def _now_param() -> Any:
     return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
-
 def _distinct(staging: Staging, left: str, right: str) -> str:
     return f"{left} IS DISTINCT FROM {right}" if staging.postgres else f"{left} IS NOT {right}"
-
 
 
 def _write_clients(cursor, staging: Staging, result: ImportResult) -> list[int]:
@@ -244,7 +238,6 @@ def _write_clients(cursor, staging: Staging, result: ImportResult) -> list[int]:
     result.unchanged = result.rows - result.created - result.updated
     # The new clients' statistics rows are written by the refresh that follows.
     return updated + created
-
 
 
 def _write_transactions(
@@ -336,7 +329,6 @@ def _write_transactions(
     return sorted(touched)
 
 
-
 def _updatable(result: ImportResult) -> list[tuple[str, bool]]:
     """(column, keep the stored value when the cell is empty) for values a re-import may change.
 
@@ -350,7 +342,6 @@ def _updatable(result: ImportResult) -> list[tuple[str, bool]]:
         if field_name in result.mapping:
             columns.append((column, True))
     return columns
-
 
 
 def _insert_first_load(
@@ -390,7 +381,6 @@ def _insert_first_load(
         return None
     result.created += cursor.rowcount
     return clients
-
 
 
 def _upsert_transactions_postgres(
@@ -436,7 +426,6 @@ def _upsert_transactions_postgres(
         result.created += inserted
         result.updated += updated
     return touched
-
 
 
 def _upsert_transactions_portable(
@@ -486,4 +475,3 @@ def _upsert_transactions_portable(
         return changed | {row[0] for row in cursor.fetchall()}
     finally:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
-
