@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import AbcClass, Client, Segment, Status
+from reactivation.form_fields import ModelChoiceFilter
 from reactivation.roles import Role
 from reactivation.templatetags.crm import person
 
@@ -20,7 +21,7 @@ def _managers(request) -> QuerySet:
 
 class ClientFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
-    segment = django_filters.ModelChoiceFilter(
+    segment = ModelChoiceFilter(
         queryset=Segment.objects.all(), label=_("Segment"), empty_label=_("All segments")
     )
     status = django_filters.ChoiceFilter(
@@ -29,7 +30,7 @@ class ClientFilter(django_filters.FilterSet):
         label=_("Status"),
         empty_label=_("Any status"),
     )
-    manager = django_filters.ModelChoiceFilter(
+    manager = ModelChoiceFilter(
         queryset=_managers, label=_("Manager"), empty_label=_("Any manager")
     )
     abc_class = django_filters.ChoiceFilter(

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calls.models import Reason
 from clients.models import AbcClass, Segment
+from reactivation.form_fields import ModelChoiceFilter
 from reactivation.models import Case, Offer, abc_order_expression
 
 # Each class's place in ``abc_order_expression``.
@@ -34,7 +35,7 @@ class OfferState:
 
 
 class PoolFilter(django_filters.FilterSet):
-    segment = django_filters.ModelChoiceFilter(
+    segment = ModelChoiceFilter(
         field_name="client__segment",
         queryset=Segment.objects.all(),
         label=_("Segment"),
@@ -65,7 +66,7 @@ class QueueFilter(PoolFilter):
     )
     # The reason the client gave last on this case (``Case.last_reason``, kept by the call
     # service), read from the case so that it narrows the week's index like the status does.
-    reason = django_filters.ModelChoiceFilter(
+    reason = ModelChoiceFilter(
         field_name="last_reason",
         queryset=Reason.objects.all(),
         label=_("Latest reason"),

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import django_filters
 from django import forms
 from django.forms.models import ModelChoiceIterator
+from django_filters import fields as filter_fields
 
 
 class ChoicesInOneQuery(ModelChoiceIterator):
@@ -27,3 +29,17 @@ class ChoicesInOneQuery(ModelChoiceIterator):
 
 class ModelChoiceField(forms.ModelChoiceField):
     iterator = ChoicesInOneQuery
+
+
+class FilterChoicesInOneQuery(filter_fields.ModelChoiceIterator, ChoicesInOneQuery):
+    """django-filter's iterator (it adds the "none" choice) over the one-query read."""
+
+
+class FilterModelChoiceField(filter_fields.ModelChoiceField):
+    iterator = FilterChoicesInOneQuery
+
+
+class ModelChoiceFilter(django_filters.ModelChoiceFilter):
+    """A filter on a related row whose select reads its choices in one plain query."""
+
+    field_class = FilterModelChoiceField
