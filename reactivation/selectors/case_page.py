@@ -140,7 +140,7 @@ def case_get_to_claim(*, case_id: int, user: Any) -> Case:
     )
 
 
-def _NAME_OF(relation: str) -> tuple[str, ...]:  # noqa: N802 - reads as a constant
+def _name_fields(relation: str) -> tuple[str, ...]:
     """The fields of a related user that a list shows: the full name, else the login."""
     return tuple(f"{relation}__{name}" for name in ("first_name", "last_name", "username"))
 
@@ -166,7 +166,7 @@ def case_page(
         Case.objects.filter(client=client)
         .exclude(pk=case.pk)
         .select_related("assigned_to")
-        .only("opened_on", "status", "closed_on", "assigned_to", *_NAME_OF("assigned_to"))
+        .only("opened_on", "status", "closed_on", "assigned_to", *_name_fields("assigned_to"))
         .order_by("-opened_on")[:10]
     )
     calls = list(
@@ -181,7 +181,7 @@ def case_page(
             "manager",
             "reason",
             "reason__name",
-            *_NAME_OF("manager"),
+            *_name_fields("manager"),
         )
         .order_by("-called_at", "-id")[:CALL_ROWS]
     )

@@ -77,6 +77,12 @@ def _ordered(queryset: QuerySet[Case], today: dt.date, start: dt.date) -> QueryS
     ).order_by(*QUEUE_ORDER)
 
 
+def _case_column(name: str, connection: Any) -> str:
+    """A column of the case table, qualified and quoted, for SQL written here."""
+    quote = connection.ops.quote_name
+    return f"{quote(Case._meta.db_table)}.{quote(Case._meta.get_field(name).column)}"
+
+
 def _bucket_parts(
     today: dt.date, start: dt.date, connection: Any
 ) -> list[tuple[int, str, list[Any], bool]]:
@@ -92,10 +98,8 @@ def _bucket_parts(
     planner counts every pool case as having no assignment date, so it would expect many
     such rows and walk ``case_week_order`` through the whole week to find none.
     """
-    table = connection.ops.quote_name(Case._meta.db_table)
     call_back, assigned = (
-        f"{table}.{connection.ops.quote_name(Case._meta.get_field(name).column)}"
-        for name in ("next_call_on", "assigned_on")
+        _case_column(name, connection) for name in ("next_call_on", "assigned_on")
     )
     on_today, on_start = (connection.ops.adapt_datefield_value(day) for day in (today, start))
     no_call_back = f"{call_back} IS NULL"
@@ -164,14 +168,12 @@ def _week_sql(
     slot = list(template_params).index(_PART_SLOT)
     before = "%s".join(pieces[: slot + 1]).replace("\0", "%%")
     after = "%s".join(pieces[slot + 1 :]).replace("\0", "%%")
-    quote, table = connection.ops.quote_name, Case._meta.db_table
     dates = ", ".join(
-        f"{quote(table)}.{quote(Case._meta.get_field(name).column)} ASC"
-        for name in ("next_call_on", "assigned_on")
+        f"{_case_column(name, connection)} ASC" for name in ("next_call_on", "assigned_on")
     )
     at = after.rindex(" ORDER BY ") + len(" ORDER BY ")
     after_in_date_order = f"{after[:at]}{dates}, {after[at:]}"
-    status_column = f"{quote(table)}.{quote(Case._meta.get_field('status').column)}"
+    status_column = _case_column("status", connection)
     parts = _bucket_parts(order.today, order.start, connection)
     selects: list[str] = []
     params: list[Any] = []
