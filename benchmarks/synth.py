@@ -546,6 +546,11 @@ def _load_cases(cursor, rng, count, codes, last, first_day, as_of, manager_ids, 
     cursor.execute(
         "SELECT setval(pg_get_serial_sequence('reactivation_case', 'id'), %s)", [max(1, ids.size)]
     )
+    # Each case carries its client's segment, as the gate writes it.
+    cursor.execute(
+        "UPDATE reactivation_case c SET segment_id = cl.segment_id "
+        "FROM clients_client cl WHERE cl.id = c.client_id"
+    )
     return int(ids.size)
 
 

@@ -35,8 +35,10 @@ class OfferState:
 
 
 class PoolFilter(django_filters.FilterSet):
+    # The case's copy of its client's segment (``Case.segment``): read on the case's row, not
+    # by looking up each case's client.
     segment = ModelChoiceFilter(
-        field_name="client__segment",
+        field_name="segment",
         queryset=Segment.objects.all(),
         label=_("Segment"),
         empty_label=_("All segments"),
@@ -53,11 +55,14 @@ class PoolFilter(django_filters.FilterSet):
         fields = ["segment", "abc_class"]
 
     def filter_abc_class(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Cases of this class, said twice: also as the class's rank in the list order, the
-        expression the list indexes (``case_pool_order``, ``case_week_order``) start with, so
-        that the index reads only this class instead of skipping the classes before it."""
+        """Cases of this class, as the class's rank in the list order: the expression the list
+        indexes (``case_pool_order``, ``case_week_order``) start with, so that the index reads
+        only this class instead of skipping the classes before it. Said once: PostgreSQL keeps
+        statistics of the indexed expression, but takes a second, equivalent test of
+        ``abc_class`` as independent of it and expects a few rows where there are thousands,
+        then sorts a large part of the week instead of walking its index."""
         rank = ABC_RANK[value]
-        return queryset.filter(Exact(abc_order_expression(), Value(rank)), abc_class=value)
+        return queryset.filter(Exact(abc_order_expression(), Value(rank)))
 
 
 class QueueFilter(PoolFilter):

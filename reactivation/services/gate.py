@@ -239,6 +239,7 @@ def cases_open_for_lost(
         cases.append(
             Case(
                 client_id=client.pk,
+                segment_id=client.segment_id,
                 opened_on=as_of,
                 status=Case.Status.OPEN,
                 is_control=is_control,

@@ -37,6 +37,7 @@ from django.utils import timezone
 from clients.stats import restatus_due_chunk
 from reactivation.models import PipelineRun
 from reactivation.services import gate, lifecycle
+from reactivation.services.case_segments import copy_client_segments
 
 logger = logging.getLogger(__name__)
 
@@ -321,10 +322,10 @@ def business_date_due(now: dt.datetime | None = None) -> dt.date:
 
 
 def weekly_run(*, as_of: dt.date) -> dict:
-    """The week's work, on the assignment day after that night's run: ABC classes, the model
-    refits segments asked for, the dashboards' value table, a fresh churn measurement, then the
-    week's case assignment. Runs once per date (recorded in the ledger row); each part is
-    idempotent anyway."""
+    """The week's work, on the assignment day after that night's run: ABC classes, every
+    case's copy of its client's segment, the model refits segments asked for, the dashboards'
+    value table, a fresh churn measurement, then the week's case assignment. Runs once per
+    date (recorded in the ledger row); each part is idempotent anyway."""
     from reactivation.services.abc import abc_recompute
     from reactivation.services.modelfit import models_refit
 
@@ -332,6 +333,7 @@ def weekly_run(*, as_of: dt.date) -> dict:
     if run is not None and run.counts.get("weekly_done"):
         return {}
     counts: dict = {"abc": abc_recompute(as_of=as_of)}
+    counts["case_segments"] = copy_client_segments()
     counts["refits"] = [fit.segment for fit in models_refit(until=as_of) if fit.ok]
     counts["values"] = _values_weekly(as_of)
     try:
