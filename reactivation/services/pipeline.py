@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -38,8 +37,6 @@ from clients.stats import restatus_due_chunk
 from reactivation.models import PipelineRun
 from reactivation.services import gate, lifecycle
 from reactivation.services.case_segments import copy_client_segments
-
-logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = getattr(settings, "NIGHTLY_CHUNK_SIZE", 5000)
 MAX_CATCH_UP_DAYS = 31
@@ -191,11 +188,8 @@ def _mark_step(run_id: int, step: str, counts: dict | None = None) -> None:
 
 
 def _snapshot(as_of: dt.date) -> dict:
-    try:
-        from reactivation.services.snapshots import snapshot_write
-    except ImportError:  # the dashboards' module is optional for the pipeline itself
-        logger.warning("No snapshot module: the retention snapshot of %s is not written", as_of)
-        return {"snapshot": "missing"}
+    from reactivation.services.snapshots import snapshot_write
+
     snapshot_write(as_of=as_of)
     return {}
 
@@ -327,6 +321,7 @@ def weekly_run(*, as_of: dt.date) -> dict:
     value table, a fresh churn measurement, then the week's case assignment. Runs once per
     date (recorded in the ledger row); each part is idempotent anyway."""
     from reactivation.services.abc import abc_recompute
+    from reactivation.services.cases import cases_assign_week
     from reactivation.services.modelfit import models_refit
 
     run = PipelineRun.objects.filter(as_of=as_of).first()
@@ -336,12 +331,7 @@ def weekly_run(*, as_of: dt.date) -> dict:
     counts["case_segments"] = copy_client_segments()
     counts["refits"] = [fit.segment for fit in models_refit(until=as_of) if fit.ok]
     counts["values"] = _values_weekly(as_of)
-    try:
-        from reactivation.services.cases import cases_assign_week
-    except ImportError:
-        logger.warning("No weekly assignment service: the cases of %s stay in the pool", as_of)
-    else:
-        counts["assigned"] = cases_assign_week(as_of=as_of).total
+    counts["assigned"] = cases_assign_week(as_of=as_of).total
     if run is not None:
         with transaction.atomic():
             _add_counts(
