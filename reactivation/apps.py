@@ -11,7 +11,6 @@ class ReactivationConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from reactivation import signals  # noqa: F401 - registers the receivers
         from reactivation.bootstrap import ensure_roles_and_defaults
 
         # After the permissions exist (auth's handler runs for every app before ours is

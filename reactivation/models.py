@@ -197,9 +197,9 @@ class Case(models.Model):
     client = models.ForeignKey("clients.Client", verbose_name=_("client"), on_delete=models.CASCADE, related_name="cases")
     # The client's segment, copied onto the case so that my week and the pool filter by it on
     # the case's own row: at scale, looking up the client of every case a filtered page walks
-    # cost more than the rest of the page. Set on opening (``save``, the gate) and kept by
-    # ``services.case_segments.copy_client_segments`` (on each save of the client, after a
-    # client import and every week); no index, since it is read only beside the case indexes.
+    # cost more than the rest of the page. Set on opening (``save``, the gate); a trigger on
+    # the client table moves the cases of a client whose segment changes (migration 0008). No
+    # index: it is read only beside the case indexes.
     segment = models.ForeignKey(
         "clients.Segment", verbose_name=_("segment"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="+", db_index=False,

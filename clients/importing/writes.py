@@ -16,7 +16,6 @@ from clients.importing import errors, fields
 from clients.importing.rows import COLUMNS
 from clients.models import Client, Transaction
 from clients.stats import refresh_clients
-from reactivation.services.case_segments import copy_client_segments
 
 if TYPE_CHECKING:
     from clients.importing.result import ImportResult
@@ -153,9 +152,6 @@ def write(
             else:
                 touched = _write_transactions(cursor, staging, result, job_id=job_id)
         if touched and not dry_run:
-            if kind == fields.CLIENTS:
-                # A client row may bring a new segment: their cases follow it.
-                copy_client_segments(client_ids=touched)
             refresh_clients(client_ids=touched, as_of=as_of)
         if dry_run:
             transaction.set_rollback(True)

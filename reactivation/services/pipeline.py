@@ -36,7 +36,6 @@ from django.utils import timezone
 from clients.stats import restatus_due_chunk
 from reactivation.models import PipelineRun
 from reactivation.services import gate, lifecycle
-from reactivation.services.case_segments import copy_client_segments
 
 CHUNK_SIZE = getattr(settings, "NIGHTLY_CHUNK_SIZE", 5000)
 MAX_CATCH_UP_DAYS = 31
@@ -316,10 +315,10 @@ def business_date_due(now: dt.datetime | None = None) -> dt.date:
 
 
 def weekly_run(*, as_of: dt.date) -> dict:
-    """The week's work, on the assignment day after that night's run: ABC classes, every
-    case's copy of its client's segment, the model refits segments asked for, the dashboards'
-    value table, a fresh churn measurement, then the week's case assignment. Runs once per
-    date (recorded in the ledger row); each part is idempotent anyway."""
+    """The week's work, on the assignment day after that night's run: ABC classes, the model
+    refits segments asked for, the dashboards' value table, a fresh churn measurement, then the
+    week's case assignment. Runs once per date (recorded in the ledger row); each part is
+    idempotent anyway."""
     from reactivation.services.abc import abc_recompute
     from reactivation.services.cases import cases_assign_week
     from reactivation.services.modelfit import models_refit
@@ -328,7 +327,6 @@ def weekly_run(*, as_of: dt.date) -> dict:
     if run is not None and run.counts.get("weekly_done"):
         return {}
     counts: dict = {"abc": abc_recompute(as_of=as_of)}
-    counts["case_segments"] = copy_client_segments()
     counts["refits"] = [fit.segment for fit in models_refit(until=as_of) if fit.ok]
     counts["values"] = _values_weekly(as_of)
     counts["assigned"] = cases_assign_week(as_of=as_of).total

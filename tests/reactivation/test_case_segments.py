@@ -1,5 +1,6 @@
 """Each case's copy of its client's segment, which my week and the pool filter by: set when the
-case opens, and brought up to date when the client's segment changes, however it changes."""
+case opens, and moved by the client table's trigger when the client's segment changes,
+whatever writes it (a save, a set-wise update, an import)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,12 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from clients import services as client_services
 from clients.models import Client
 from clients.stats import refresh_clients
 from reactivation.models import Case
-from reactivation.services.case_segments import copy_client_segments
 from reactivation.services.gate import cases_open_for_lost
-from reactivation.services.pipeline import weekly_run
 from tests.factories import CaseFactory, ClientFactory, SegmentFactory, TransactionFactory
 from tests.reactivation.queue_helpers import NOW, open_case, page_ids
 
@@ -70,33 +67,34 @@ def test_saving_a_client_moves_their_cases_to_the_new_segment_and_back_to_none()
     assert (segment_of(open_one), segment_of(closed_one)) == (None, None)
 
 
-def test_a_save_of_other_fields_leaves_the_copy_alone():
-    coffee, tea = SegmentFactory(code="coffee"), SegmentFactory(code="tea")
-    client = ClientFactory(segment=coffee)
-    case = CaseFactory(client=client)
-    # Changed behind the ORM's back: only the copy's own update brings the case along.
-    Client.objects.filter(pk=client.pk).update(segment=tea)
-    client.name = "Renamed"
-    with CaptureQueriesContext(connection) as captured:
-        client.save(update_fields=["name"])
-    assert not [query for query in captured if "reactivation_case" in query["sql"]]
-    assert segment_of(case) == coffee.pk
-
-
-def test_copy_client_segments_for_some_clients_or_all():
+def test_a_set_wise_update_moves_the_cases_of_the_clients_it_changes():
     coffee, tea = SegmentFactory(code="coffee"), SegmentFactory(code="tea")
     first, second = ClientFactory(segment=coffee), ClientFactory(segment=None)
     first_case, second_case = CaseFactory(client=first), CaseFactory(client=second)
-    in_step = CaseFactory(client=ClientFactory(segment=tea))
-    Client.objects.filter(pk=first.pk).update(segment=tea)
-    Client.objects.filter(pk=second.pk).update(segment=coffee)
+    untouched = CaseFactory(client=ClientFactory(segment=coffee))
 
-    assert copy_client_segments(client_ids=[first.pk]) == 1
-    assert (segment_of(first_case), segment_of(second_case)) == (tea.pk, None)
+    Client.objects.filter(pk__in=[first.pk, second.pk]).update(segment=tea)
+    assert (segment_of(first_case), segment_of(second_case), segment_of(untouched)) == (
+        tea.pk,
+        tea.pk,
+        coffee.pk,
+    )
 
-    assert copy_client_segments() == 1
-    assert (segment_of(second_case), segment_of(in_step)) == (coffee.pk, tea.pk)
-    assert copy_client_segments() == 0
+    Client.objects.filter(pk=first.pk).update(segment=None)
+    assert (segment_of(first_case), segment_of(second_case)) == (None, tea.pk)
+
+
+def test_an_update_of_other_columns_leaves_the_copy_alone():
+    coffee = SegmentFactory(code="coffee")
+    client = ClientFactory(segment=coffee)
+    case = CaseFactory(client=client)
+    Case.objects.filter(pk=case.pk).update(segment=None)  # out of step, on purpose
+
+    Client.objects.filter(pk=client.pk).update(abc_class="A")  # as the weekly ABC run does
+    client.name = "Renamed"
+    client.save()  # every column, the segment as it was
+
+    assert segment_of(case) is None
 
 
 def test_a_clients_file_moves_their_cases_and_the_week_filter_follows(tmp_path, alice, login):
@@ -113,15 +111,3 @@ def test_a_clients_file_moves_their_cases_and_the_week_filter_follows(tmp_path, 
     assert segment_of(case) == tea.pk
     with time_machine.travel(NOW, tick=False):
         assert page_ids(login(alice).get("/queue/", {"segment": tea.pk})) == [case.pk]
-
-
-def test_the_weekly_run_brings_every_copy_up_to_date():
-    coffee, tea = SegmentFactory(code="coffee"), SegmentFactory(code="tea")
-    client = ClientFactory(segment=coffee)
-    case = CaseFactory(client=client)
-    Client.objects.filter(pk=client.pk).update(segment=tea)  # as a bulk edit would
-
-    counts = weekly_run(as_of=dt.date(2026, 11, 23))
-
-    assert counts["case_segments"] == 1
-    assert segment_of(case) == tea.pk
