@@ -46,7 +46,7 @@ class CallForm(forms.Form):
         required=False,
         widget=forms.Select(attrs={"data-hotkey": "w"}),
         choices=[
-            ("", _("Keep the case open")),
+            ("", _("Keep open")),
             (Case.Status.DECLINED, _("Close: declined")),
             (Case.Status.WON_BACK, _("Close: won back")),
         ],
