@@ -1,13 +1,16 @@
 """A believable demo business: segments with different rhythms, clients who stay, drift and
-leave over three years of purchases, the people who run it, and what they work with.
+leave over three years of purchases, the people who run it, what they work with, and eight
+weeks of their calls (``demo_calls``).
 
-Deterministic for a seed: the same seed and size give the same rows (dates are relative to
-``today``, which the caller passes).
+Deterministic for a seed: the same seed and size give the same rows on a fresh database (dates
+are relative to ``today``, which the caller passes; the control draw, and so which cases are
+called, depends on the clients' ids).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -18,7 +21,8 @@ from django.db import transaction
 
 from calls.seed import demo_activity, seed_catalogue
 from clients.models import Client, Segment, Transaction
-from reactivation.models import BusinessSettings, Policy
+from reactivation.demo_calls import DEMO_PLAN, demo_calls_day
+from reactivation.models import BusinessSettings, Policy, WeeklyPlan
 from reactivation.roles import Role
 from reactivation.services.pipeline import pipeline_replay
 
@@ -233,9 +237,19 @@ def demo_create(*, clients: int = 3000, seed: int = 1, today: dt.date) -> DemoRe
     Transaction.objects.bulk_create(transactions, batch_size=5000)
     # The engine as if it had run every night for eight weeks: classes, fitted models, open
     # cases, exclusions. Coffee clients buy small but often, so the business calls every class
-    # of them and holds a tenth of the newly lost out as a control group.
-    Policy.objects.filter(segment__code="coffee").update(control_share=0.1, excluded_classes="")
-    pipeline_replay(end=today, days=REPLAY_DAYS)
+    # of them. Every segment holds 15% of its newly lost out as a control group, so that
+    # the called and the control groups have the same mix of segments.
+    Policy.objects.filter(segment__code="coffee").update(excluded_classes="")
+    Policy.objects.update(control_share=0.15)
+    for manager in managers:
+        WeeklyPlan.objects.get_or_create(manager=manager, defaults=DEMO_PLAN)
+    # Every working day of those weeks, the managers call their cases (``demo_calls``).
+    calls_rng = random.Random(seed)
+    pipeline_replay(
+        end=today,
+        days=REPLAY_DAYS,
+        each_day=lambda day: demo_calls_day(day=day, end=today, rng=calls_rng),
+    )
     result.clients = len(new_clients)
     result.transactions = len(transactions)
     demo_activity(today=today, seed=seed)  # calls and offers on the cases opened above

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from clients.models import Client, Segment, Transaction
 from reactivation.roles import Role
@@ -39,11 +40,16 @@ def snapshot() -> dict:
 
 
 def wipe() -> None:
-    """Remove everything the demo writes about clients, so a second demo starts clean."""
+    """Remove everything the demo writes about clients, and start their ids again from 1, so a
+    second demo starts as on a fresh base (which clients the control group holds out, and so
+    which cases are called, depends on their ids)."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
     from calls.models import Call
     from reactivation import models as rm
 
-    for model in (
+    models = (
         Call,
         rm.Offer,
         rm.Case,
@@ -57,8 +63,13 @@ def wipe() -> None:
         rm.ReasonDaily,
         Transaction,
         Client,
-    ):
+    )
+    for model in models:
         model.objects.all().delete()
+    sequences = [{"table": model._meta.db_table, "column": "id"} for model in models]
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_by_name_sql(no_style(), sequences):
+            cursor.execute(statement)
 
 
 def test_demo_prints_the_logins_of_every_role(capsys):
@@ -117,3 +128,27 @@ def test_demo_if_empty_leaves_an_existing_base_alone(capsys):
 def test_demo_refuses_a_silly_size():
     with pytest.raises(CommandError):
         call_command("demo", "--clients", "0")
+
+
+def test_demo_has_weeks_of_calls_that_pay():
+    """The replayed weeks are worked: calls on working days of several weeks, reasons, offers,
+    purchases that redeem them, and wins credited to the calls; every manager has a plan."""
+    from calls.models import Call
+    from reactivation.demo_calls import DEMO_PLAN
+    from reactivation.models import Case, Offer, WeeklyPlan
+
+    call_command("demo", "--clients", "600", "--seed", "2")
+    # This week's calls (the last two days) come on top; the history is before them.
+    before = timezone.localdate() - dt.timedelta(days=2)
+    history = Call.objects.filter(called_at__date__lt=before)
+    days = {timezone.localdate(called) for called in history.values_list("called_at", flat=True)}
+    assert len({day.isocalendar()[:2] for day in days}) >= 4
+    assert all(day.weekday() < 5 for day in days)
+    assert history.filter(outcome=Call.Outcome.REACHED, reason__isnull=False).exists()
+    assert Offer.objects.filter(redeemed_on__isnull=False).exists()
+    credited = Case.objects.filter(status=Case.Status.WON_BACK, credited_manager__isnull=False)
+    assert credited.exists()
+    managers = get_user_model().objects.filter(groups__name=Role.MANAGER)
+    plans = WeeklyPlan.objects.filter(manager__in=managers)
+    assert plans.count() == managers.count()
+    assert {plan.calls for plan in plans} == {DEMO_PLAN["calls"]}

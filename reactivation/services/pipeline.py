@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -353,13 +353,20 @@ def _values_weekly(as_of: dt.date) -> int:
     return written
 
 
-def pipeline_replay(*, end: dt.date, days: int, snapshot: bool = False) -> list[RunOutcome]:
+def pipeline_replay(
+    *,
+    end: dt.date,
+    days: int,
+    snapshot: bool = False,
+    each_day: Callable[[dt.date], object] | None = None,
+) -> list[RunOutcome]:
     """Replay the last ``days`` days as if the engine had run every night (the demo, or a new
     install that imported its history):
     1. statistics, ABC classes and every segment's model as of the first day, from the
        transactions up to it;
     2. then for each following day: that day's buyers' statistics (as an import that evening
-       would), the nightly run, and the weekly work on the assignment day.
+       would), the nightly run, the weekly work on the assignment day, and ``each_day`` (the
+       demo's calls of that day), if given.
     """
     from clients.models import Transaction
     from clients.stats import rebuild_stats, refresh_clients
@@ -383,4 +390,6 @@ def pipeline_replay(*, end: dt.date, days: int, snapshot: bool = False) -> list[
         outcomes.append(outcome)
         if day.weekday() == weekday:
             weekly_run(as_of=day)
+        if each_day is not None:
+            each_day(day)
     return outcomes
