@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from reactivation import rules
@@ -26,10 +27,12 @@ from reactivation.roles import sees_everything
 
 
 class Status(models.TextChoices):
+    # One client's status (a badge, a column, a filter): in Russian an adjective that agrees
+    # with "клиент", where the dashboards' groups of clients take the plural.
     NONE = "none", _("No purchases")
-    ACTIVE = "active", _("Active")
-    SLEEPING = "sleeping", _("Sleeping")
-    LOST = "lost", _("Lost")
+    ACTIVE = "active", pgettext_lazy("one client's status", "Active")
+    SLEEPING = "sleeping", pgettext_lazy("one client's status", "Sleeping")
+    LOST = "lost", pgettext_lazy("one client's status", "Lost")
 
 
 class AbcClass(models.TextChoices):

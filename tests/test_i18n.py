@@ -141,3 +141,24 @@ def test_log_in_page_in_russian(client):
     response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ru")
     assert english_words(response.content.decode()) == set()
     assert "Войти" in response.content.decode()
+
+
+def test_one_clients_status_agrees_with_the_client_and_groups_take_the_plural():
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from clients.models import Status
+
+    with translation.override("ru"):
+        assert [str(status.label) for status in (Status.ACTIVE, Status.SLEEPING, Status.LOST)] == [
+            "Активный",
+            "Спящий",
+            "Потерянный",
+        ]
+        assert [gettext(word) for word in ("Active", "Sleeping", "Lost")] == [
+            "Активные",
+            "Спящие",
+            "Потерянные",
+        ]
+    with translation.override("en"):
+        assert str(Status.LOST.label) == "Lost"
