@@ -5,7 +5,6 @@ their code or name and left alone when they exist, so an admin's edits survive a
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -223,83 +222,3 @@ def seed_catalogue() -> None:
                 "description": spec.description,
             },
         )
-
-
-DEMO_NOTES = [
-    "Обещал посмотреть каталог",
-    "Перезвонить после обеда",
-    "Сменили поставщика, но не довольны сроками",
-    "",
-]
-
-
-def demo_activity(*, today: dt.date, seed: int = 1, cases: int = 40) -> int:
-    """Make the demo's week look lived-in: assign the open cases, then record calls with every
-    kind of outcome on some of them and issue a few offers. Returns the calls recorded."""
-    import random
-
-    from django.utils import timezone
-
-    from calls.models import Call
-    from calls.services import CallInput, call_record
-    from reactivation.models import Case
-    from reactivation.services.cases import cases_assign_week
-    from reactivation.services.offers import OfferError, offer_issue
-
-    cases_assign_week(as_of=today)
-    rng = random.Random(seed)
-    reasons = list(Reason.objects.filter(active=True))
-    templates = list(OfferTemplate.objects.filter(active=True))
-    script = Script.objects.filter(name=SCRIPT_RU_NAME).first()
-    version = script.current_version if script else None
-    worked = list(
-        Case.objects.filter(status=Case.Status.OPEN, is_control=False, assigned_to__isnull=False)
-        .select_related("assigned_to", "client")
-        .order_by("id")[:cases]
-    )
-    outcomes = [
-        Call.Outcome.REACHED,
-        Call.Outcome.REACHED,
-        Call.Outcome.NO_ANSWER,
-        Call.Outcome.BUSY,
-        Call.Outcome.CALL_BACK,
-        Call.Outcome.CALL_BACK,
-    ]
-    recorded = 0
-    for index, case in enumerate(worked):
-        if index % 3 == 2 or case.client.do_not_contact:
-            continue  # a third of the week is still to call
-        outcome = outcomes[index % len(outcomes)]
-        when = timezone.now() - dt.timedelta(hours=rng.randint(1, 48))
-        next_call = (
-            today + dt.timedelta(days=rng.choice([0, 1, 2, 3]))
-            if outcome == Call.Outcome.CALL_BACK
-            else None
-        )
-        reason = rng.choice(reasons) if outcome == Call.Outcome.REACHED and reasons else None
-        call = call_record(
-            case=case,
-            manager=case.assigned_to,
-            data=CallInput(
-                outcome=outcome,
-                reason=reason,
-                notes=rng.choice(DEMO_NOTES),
-                next_call_on=next_call,
-                answers={"greet": "Да, удобно", "noticed": "Дальше"} if reason else {},
-            ),
-            script_version=version,
-            now=when,
-        )
-        recorded += 1
-        if outcome == Call.Outcome.REACHED and templates and rng.random() < 0.6:
-            try:
-                offer_issue(
-                    case=case,
-                    template=rng.choice(templates),
-                    by=case.assigned_to,
-                    call=call,
-                    today=today,
-                )
-            except OfferError:
-                pass
-    return recorded

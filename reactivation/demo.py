@@ -19,9 +19,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from calls.seed import demo_activity, seed_catalogue
+from calls.seed import seed_catalogue
 from clients.models import Client, Segment, Transaction
-from reactivation.demo_calls import DEMO_PLAN, demo_calls_day
+from reactivation.demo_calls import DEMO_PLAN, demo_activity, demo_calls_day
 from reactivation.models import BusinessSettings, Policy, WeeklyPlan
 from reactivation.roles import Role
 from reactivation.services.pipeline import pipeline_replay
