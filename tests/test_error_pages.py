@@ -43,3 +43,16 @@ def test_a_server_error_page_needs_no_context():
     body = response.content.decode()
     assert "Что-то пошло не так на нашей стороне." in body
     assert "bootstrap.min.css" in body
+
+
+def test_a_form_sent_without_its_token_is_explained(alice):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
+    case = open_case(manager=alice)
+    response = browser.post(
+        f"/cases/{case.pk}/call/", {"outcome": "busy"}, HTTP_ACCEPT_LANGUAGE="ru"
+    )
+    assert response.status_code == 403
+    assert "Форма устарела." in response.content.decode()
