@@ -242,7 +242,8 @@ class Case(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = CaseQuerySet.as_manager()
-    # The latest reason is a copy of what the calls say, which keep their own record.
+    # The latest reason and the segment are copies (of what the calls say, of the client's
+    # segment), which keep their own record.
     history = HistoricalRecords(excluded_fields=["updated_at", "last_reason", "segment"])
 
     class Meta:
