@@ -6,31 +6,23 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import Call, Script, ScriptVersion
 from calls.scripts import RenderedStep, render_steps
 from clients.models import Client, Transaction
 from reactivation.models import BusinessSettings, Case, Offer, OfferTemplate, Policy
+from reactivation.policies import policy_for_segments
+from reactivation.selectors.model import p_alive_for
 
 HISTORY_ROWS = 12
 CALL_ROWS = 20
-
-
-def p_alive_for(clients: list[Client], today: dt.date) -> dict[int, float | None]:
-    """P(alive) of each client, from the stored aggregates and the segment's fitted model, in
-    one vectorised call; None where the segment has no model (the rule alone applies)."""
-    result: dict[int, float | None] = {client.pk: None for client in clients}
-    try:
-        from reactivation.selectors.model import p_alive_for
-    except ImportError:  # the model module is optional: without it the rule alone applies
-        return result
-    result.update(p_alive_for(clients, today))
-    return result
 
 
 def _pick_script(
@@ -59,8 +51,6 @@ def _pick_script(
 
 
 def script_values(*, client: Client, manager: Any, company: str, today: dt.date) -> dict[str, Any]:
-    from django.utils.formats import date_format
-
     days = client.days_since_last_purchase(today)
     return {
         "client_name": client.name or client.external_id,
@@ -149,15 +139,11 @@ def case_page(
     *, case_id: int, user: Any, today: dt.date, language: str, script_id: int | None = None
 ) -> CasePage:
     """Everything the case page shows, in a fixed number of queries."""
-    from reactivation.policies import policy_for_segments
-
     case = case_get(case_id=case_id, user=user)
     client = case.client
     policies = policy_for_segments()
     policy = policies.get(client.segment_id) or policies[None]
     settings_row = BusinessSettings.load()
-    from django.conf import settings as django_settings
-
     company = settings_row.company_name or django_settings.COMPANY_NAME or str(_("our company"))
     # Each list reads only the fields its rows show.
     history = client.transactions.only("client", "date", "promo_code", "amount")
