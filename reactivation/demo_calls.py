@@ -26,7 +26,7 @@ from django.utils import timezone
 from calls.models import Call, Reason, Script, ScriptVersion
 from calls.seed import SCRIPT_RU_NAME
 from calls.services import CallInput, call_record
-from clients.models import ClientStats, Transaction
+from clients.models import Transaction
 from reactivation.models import Case, Offer, OfferTemplate
 from reactivation.roles import Role
 from reactivation.services.cases import cases_assign_week
@@ -145,7 +145,7 @@ def demo_calls_day(*, day: dt.date, end: dt.date, rng: random.Random) -> int:
             .filter(Q(next_call_on__isnull=True) | Q(next_call_on__lte=day))
             .exclude(last_call_at__date__gte=day)
             .exclude(client__do_not_contact=True)
-            .select_related("client")
+            .select_related("client__stats")
             .order_by("next_call_on", "pk")[:CALLS_A_DAY]
         )
         for number, case in enumerate(due):
@@ -207,13 +207,13 @@ def _purchase(
     """The client's next purchase, about their usual check, if it falls before ``end``."""
     if date >= end:
         return
-    stats = ClientStats.objects.filter(client_id=case.client_id).first()
+    client = case.client
+    stats = getattr(client, "stats", None)  # read with the case
     check, margin_rate = Decimal("1000"), Decimal("0.3")
     if stats is not None and stats.revenue > 0 and stats.purchase_days:
         check = stats.revenue / stats.purchase_days
         margin_rate = max(Decimal("0"), stats.margin / stats.revenue)
     amount = (check * Decimal(str(rng.uniform(0.7, 1.3)))).quantize(Decimal("0.01"))
-    client = case.client
     key = f"k:{client.external_id}|{date.isoformat()}|{amount:.2f}"
     repeat = Transaction.objects.filter(identity__startswith=f"{key}|").count() + 1
     Transaction.objects.create(
