@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import AbcClass, Client, Segment, Status
+from clients.search import client_search
 from reactivation.form_fields import ModelChoiceFilter
 from reactivation.roles import Role
 from reactivation.templatetags.crm import person
@@ -66,12 +67,5 @@ class ClientFilter(django_filters.FilterSet):
         self.form.fields["manager"].label_from_instance = person
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """One box over name, phone, email and external id."""
-        value = value.strip()
-        if not value:
-            return queryset
-        query = Q(name__icontains=value) | Q(email__icontains=value) | Q(external_id=value)
-        digits = "".join(ch for ch in value if ch.isdigit())
-        if len(digits) >= 3:
-            query |= Q(phone__contains=digits)
-        return queryset.filter(query)
+        """One box over name, phone, email and external id (see clients.search)."""
+        return client_search(queryset, value)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from clients.search import normalize_phone
 from reactivation import rules
 from reactivation.roles import sees_everything
 
@@ -134,6 +135,12 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.external_id
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Phones are stored in E.164 whoever writes them (the admin, a form, the API), as the
+        # import stores them, so that search and matching by phone see one form.
+        self.phone = normalize_phone(self.phone)
+        super().save(*args, **kwargs)
 
     @property
     def statistics(self) -> ClientStats:
