@@ -243,3 +243,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# --- Imports --------------------------------------------------------------------------------------
+# Caps checked while a file is read, each with its own error before memory grows (docs/import.md).
+# Sized for real exports: a million-row sheet unpacks to about 300 MB; Excel holds at most 32,767
+# characters in a cell.
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=2 * 1024**3)
+IMPORT_MAX_CELL_BYTES = env.int("IMPORT_MAX_CELL_BYTES", default=256 * 1024)
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=300)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5_000_000)
+# A job still running after this many seconds is failed by the watchdog; one whose worker died
+# is started again at most this many times in all.
+IMPORT_JOB_TIME_LIMIT = env.int("IMPORT_JOB_TIME_LIMIT", default=CELERY_TASK_TIME_LIMIT)
+IMPORT_JOB_MAX_ATTEMPTS = env.int("IMPORT_JOB_MAX_ATTEMPTS", default=3)
