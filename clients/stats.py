@@ -71,14 +71,22 @@ def _dialect() -> dict[str, str]:
 
 
 # Every segment's effective policy (its own, else the default one), keyed by segment id with 0
-# for clients without a segment, so the join stays an equality.
-POLICY_CTE = """
+# for clients without a segment, so the join stays an equality. The cycle's prior is the fitted
+# one (strength r, typical gap alpha / r of the segment's fit; the clients without a segment keep
+# theirs on the default policy) unless the policy pins the typed values, as
+# ``reactivation.rules.prior_in_use`` says.
+_FITTED = "{pin} <> 'typed' AND {m}.model_r > 0 AND {m}.model_alpha > 0"
+POLICY_CTE = f"""
 pol AS (
     SELECT s.id AS seg,
            COALESCE(p.sleeping_after, d.sleeping_after) AS sleeping_after,
            COALESCE(p.flag_after, d.flag_after) AS flag_after,
-           COALESCE(p.default_cycle_days, d.default_cycle_days) AS default_cycle,
-           COALESCE(p.prior_strength, d.prior_strength) AS prior_strength,
+           CASE WHEN {_FITTED.format(pin="COALESCE(p.cycle_prior, d.cycle_prior)", m="s")}
+                THEN s.model_alpha / s.model_r
+                ELSE COALESCE(p.default_cycle_days, d.default_cycle_days) END AS default_cycle,
+           CASE WHEN {_FITTED.format(pin="COALESCE(p.cycle_prior, d.cycle_prior)", m="s")}
+                THEN s.model_r
+                ELSE COALESCE(p.prior_strength, d.prior_strength) END AS prior_strength,
            COALESCE(p.min_cycle_days, d.min_cycle_days) AS min_cycle,
            COALESCE(p.max_cycle_days, d.max_cycle_days) AS max_cycle
     FROM clients_segment s
@@ -86,7 +94,11 @@ pol AS (
     CROSS JOIN reactivation_policy d
     WHERE d.segment_id IS NULL
     UNION ALL
-    SELECT 0, d.sleeping_after, d.flag_after, d.default_cycle_days, d.prior_strength,
+    SELECT 0, d.sleeping_after, d.flag_after,
+           CASE WHEN {_FITTED.format(pin="d.cycle_prior", m="d")}
+                THEN d.model_alpha / d.model_r ELSE d.default_cycle_days END,
+           CASE WHEN {_FITTED.format(pin="d.cycle_prior", m="d")}
+                THEN d.model_r ELSE d.prior_strength END,
            d.min_cycle_days, d.max_cycle_days
     FROM reactivation_policy d
     WHERE d.segment_id IS NULL
@@ -482,9 +494,10 @@ def refresh_clients_orm(*, client_ids: Iterable[int] | None, as_of: dt.date) -> 
     from django.db.models import Count, Max, Min, Q, Sum
 
     from clients.models import Transaction
-    from reactivation.policies import policy_for_segments
+    from reactivation.policies import cycle_priors, policy_for_segments
 
     policies = policy_for_segments()
+    priors = cycle_priors()
     queryset = Client.objects.select_related("stats").order_by("pk")
     if client_ids is not None:
         queryset = queryset.filter(pk__in=list(client_ids))
@@ -499,11 +512,12 @@ def refresh_clients_orm(*, client_ids: Iterable[int] | None, as_of: dt.date) -> 
             margin=Sum("margin"),
         )
         policy = policies.get(client.segment_id) or policies[None]
+        prior = priors.get(client.segment_id) or priors[None]
         cycle = rules.cycle_days(
             purchase_days=agg["days"],
             span_days=(agg["last"] - agg["first"]).days if agg["days"] else 0,
-            prior_strength=policy.prior_strength,
-            default_cycle=policy.default_cycle_days,
+            prior_strength=prior.prior_strength,
+            default_cycle=prior.default_cycle,
             min_cycle=policy.min_cycle_days,
             max_cycle=policy.max_cycle_days,
         )

@@ -27,6 +27,10 @@ ERR_EXCLUDED_CLASSES = _("Excluded classes may only contain A, B and C.")
 class Policy(models.Model):
     """How clients of one segment (or, with no segment, of every other one) are judged."""
 
+    class CyclePrior(models.TextChoices):
+        FITTED = "fitted", _("fitted from the data")
+        TYPED = "typed", _("typed here")
+
     segment = models.OneToOneField(
         "clients.Segment", verbose_name=_("segment"), null=True, blank=True,
         on_delete=models.CASCADE, related_name="policy",
@@ -58,6 +62,31 @@ class Policy(models.Model):
         _("control group share"), default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
         help_text=_("Share of newly lost clients held out uncalled, to measure what calls add."),
     )
+    cycle_prior = models.CharField(
+        _("default cycle from"), max_length=6, choices=CyclePrior.choices, default=CyclePrior.FITTED,
+        help_text=_(
+            "Fitted: the segment's fitted prior (typical gap α / r, strength r) wherever the "
+            "segment has enough data for a fit, else the typed values. Typed: always the typed values."
+        ),
+    )
+    prior_uplift = models.FloatField(
+        _("assumed extra return share of a call"), default=0.10,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=_(
+            "The share of called clients who buy again because of the call, used until the "
+            "control group has measured it."
+        ),
+    )
+    # The fit of the clients without a segment ("a segment of their own"); kept on the default
+    # policy only, as a segment keeps its own fit on its row (``Segment.model_*``).
+    model_r = models.FloatField(_("model r"), null=True, blank=True)
+    model_alpha = models.FloatField(_("model alpha (days)"), null=True, blank=True)
+    model_a = models.FloatField(_("model a"), null=True, blank=True)
+    model_b = models.FloatField(_("model b"), null=True, blank=True)
+    model_clients = models.PositiveIntegerField(_("clients in the fit"), null=True, blank=True)
+    model_fitted_until = models.DateField(_("fitted on purchases until"), null=True, blank=True)
+    model_fitted_at = models.DateTimeField(_("fitted at"), null=True, blank=True)
+    model_auto_refit = models.BooleanField(_("refit weekly"), default=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     history = HistoricalRecords()
@@ -99,6 +128,11 @@ class Policy(models.Model):
     @property
     def excluded_class_set(self) -> set[str]:
         return set(self.excluded_classes.upper())
+
+    @property
+    def has_model(self) -> bool:
+        """The clients without a segment have a fit (meaningful on the default policy)."""
+        return None not in (self.model_r, self.model_alpha, self.model_a, self.model_b)
 
 
 class BusinessSettings(models.Model):
@@ -216,6 +250,10 @@ class Case(models.Model):
     abc_class = models.CharField(_("ABC class"), max_length=1, blank=True)
     potential_value = models.DecimalField(_("potential value"), max_digits=14, decimal_places=2, default=0)
     priority = models.FloatField(_("priority"), default=0.0, help_text=_("Higher is called first."))
+    p_alive = models.FloatField(
+        _("P(alive) when opened"), null=True, blank=True,
+        help_text=_("The model's P(alive) on the day the case opened: the band its outcome measures."),
+    )
     attempts = models.PositiveIntegerField(_("call attempts"), default=0)
     next_call_on = models.DateField(_("next call on"), null=True, blank=True)
     last_call_at = models.DateTimeField(_("last call"), null=True, blank=True)

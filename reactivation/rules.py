@@ -4,7 +4,9 @@
   (the gamma-Poisson posterior mean of the gap) and clamped to the segment's bounds;
 - the status for a date, from days since the last purchase and the cycle;
 - ``due_on``: the first day on which the status changes if nothing is bought;
-- the value rule that decides whether a client is worth winning back.
+- the prior a one-time buyer's cycle comes from: the segment's fitted one, or the typed one;
+- the value rule and the expected gain of a call, which decide whether a client is worth a call
+  and in which order.
 """
 
 from __future__ import annotations
@@ -87,6 +89,46 @@ def due_on(
     else:
         return None
     return last_purchase_on + dt.timedelta(days=math.floor(threshold) + 1)
+
+
+PRIOR_FITTED, PRIOR_TYPED = "fitted", "typed"
+
+
+def prior_in_use(
+    *,
+    pin: str,
+    typed_strength: float,
+    typed_cycle: float,
+    model_r: float | None,
+    model_alpha: float | None,
+) -> tuple[float, float, str]:
+    """(prior strength r, default cycle in days, where they come from) for the cycle formula.
+
+    The fitted prior is the gamma part of the segment's fitted model: strength r and typical gap
+    alpha / r (alpha in days). It is used unless the admin pinned the typed values, wherever the
+    segment has a fit (a fit needs enough data: see ``bgnbd.fit``); else the typed values.
+    ``clients.stats.POLICY_CTE`` computes the same in SQL.
+    """
+    if pin != PRIOR_TYPED and model_r and model_alpha and model_r > 0 and model_alpha > 0:
+        return float(model_r), float(model_alpha) / float(model_r), PRIOR_FITTED
+    return float(typed_strength), float(typed_cycle), PRIOR_TYPED
+
+
+def client_value(
+    *, margin_per_purchase: float, purchases_per_year: float | None, lifetime_years: float | None
+) -> float:
+    """What a client is worth while they stay a customer: margin per purchase x purchases per
+    year (what customers really make, or the model's expected year) x expected lifetime in
+    years (1 / yearly churn, capped). Zero where an input is unknown."""
+    if not purchases_per_year or not lifetime_years:
+        return 0.0
+    return max(0.0, margin_per_purchase) * max(0.0, purchases_per_year) * max(0.0, lifetime_years)
+
+
+def expected_gain(*, value: float, uplift: float, offer_cost: float, call_cost: float) -> float:
+    """What one call is expected to earn: the value x the extra return probability the call
+    buys (measured against the control group) minus the cost of the call and the offer."""
+    return value * uplift - (offer_cost + call_cost)
 
 
 def expected_lifetime_months(yearly_churn: float) -> float:

@@ -2,7 +2,8 @@
 
 Both change every day for every client, so they are never stored per client: they are computed
 here, vectorised, from the client's stored aggregates (first and last purchase day, purchase
-days) and the segment's fitted MBG/NBD parameters (``Segment.model_*``, in days). A segment
+days) and the segment's fitted MBG/NBD parameters (``Segment.model_*``, in days; the clients
+without a segment have theirs on the default policy). A segment
 without applied parameters has no estimate: the value is None and ``NO_MODEL_NOTE`` says why.
 """
 
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Segment
 from reactivation import bgnbd
+from reactivation.models import Policy
 
 HORIZON_DAYS = 90
 NO_MODEL_NOTE = _("No fitted model for this segment yet: the status rule alone applies.")
@@ -30,10 +32,15 @@ class Estimate:
     note: str = ""
 
 
-def _params(segment: Segment | None) -> bgnbd.Params | None:
-    if segment is None or not segment.has_model:
+def _params(holder: Segment | Policy | None) -> bgnbd.Params | None:
+    """The fit of a segment, or (the default policy) of the clients without a segment."""
+    if holder is None or not holder.has_model:
         return None
-    return bgnbd.Params(segment.model_r, segment.model_alpha, segment.model_a, segment.model_b)
+    return bgnbd.Params(holder.model_r, holder.model_alpha, holder.model_a, holder.model_b)
+
+
+def _unsegmented() -> Policy | None:
+    return Policy.objects.filter(segment__isnull=True).first()
 
 
 def summaries(clients: list, as_of: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,7 +71,7 @@ def estimates(
             continue
         by_segment.setdefault(client.segment_id, []).append(client)
     for segment_id, group in by_segment.items():
-        params = _params(segments.get(segment_id))
+        params = _params(segments.get(segment_id) if segment_id else _unsegmented())
         if params is None:
             for client in group:
                 result[client.pk] = Estimate(None, None, str(NO_MODEL_NOTE))

@@ -73,9 +73,10 @@ def _status_counts(
     by the next purchase. Intervals are added to per-day difference arrays: the cost follows the
     number of purchase days, not their product with the number of days.
     """
-    from reactivation.policies import policy_for_segments
+    from reactivation.policies import cycle_priors, policy_for_segments
 
     policies = policy_for_segments()
+    priors = cycle_priors()
     length = end_day - start_day + 1
     result: dict[int | None, dict[str, np.ndarray]] = {}
     if client_ids.size == 0:
@@ -101,8 +102,9 @@ def _status_counts(
         segment_id = None if key < 0 else int(key)
         policy = policies.get(segment_id) or policies[None]
         mask = segments == key
-        r = policy.prior_strength
-        cycle = (policy.default_cycle_days * r + (days[mask] - first[mask])) / (r + n[mask] - 1)
+        prior = priors.get(segment_id) or priors[None]
+        r = prior.prior_strength
+        cycle = (prior.default_cycle * r + (days[mask] - first[mask])) / (r + n[mask] - 1)
         cycle = np.clip(cycle, policy.min_cycle_days, policy.max_cycle_days)
         sleeping_from = days[mask] + np.floor(policy.sleeping_after * cycle).astype(np.int64) + 1
         lost_from = days[mask] + np.floor(policy.flag_after * cycle).astype(np.int64) + 1

@@ -2,9 +2,14 @@
 
 The data are each client's (repeat purchase days, days from first to last purchase, days from
 first purchase to ``until``), from one GROUP BY over the segment's purchases up to ``until``;
-the fit itself is ``reactivation.bgnbd.fit`` (alpha in days). A fit is shown first
-(``manage.py fit_model``, or the admin's settings) and stored on the segment only when applied;
-segments with ``model_auto_refit`` are refitted and applied by the weekly task.
+the fit itself is ``reactivation.bgnbd.fit`` (alpha in days). Clients without a segment are a
+segment of their own: their fit is stored on the default policy. A fit is shown first
+(``manage.py fit_model``, or the admin's settings) and stored only when applied; segments with
+``model_auto_refit`` (and the clients without one, where the default policy says so) are
+refitted and applied by the weekly task.
+
+Applying a fit also changes the cycle prior of the segment's one-time buyers (alpha / r, unless
+the policy pins the typed prior), so it re-statuses the segment's clients as of the fit's date.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clients.models import Segment
+from clients import stats
+from clients.models import Client, Segment
 from reactivation import bgnbd
+from reactivation.models import Policy
+from reactivation.policies import default_policy
 
 
 @dataclass(frozen=True)
 class SegmentFit:
-    segment: str
+    segment: str | None  # the segment's code; None for the clients without a segment
     until: dt.date
     clients: int
     r: float | None
@@ -86,16 +94,18 @@ def _ordinal(value) -> int:
     return value.toordinal()
 
 
-def model_fit(*, segment: Segment, until: dt.date) -> SegmentFit:
-    """Fit the segment's parameters; a segment with too little data gets a note, no numbers."""
+def model_fit(*, segment: Segment | None, until: dt.date) -> SegmentFit:
+    """Fit the segment's parameters (None: the clients without a segment); a segment with too
+    little data gets a note, no numbers."""
+    code = segment.code if segment is not None else None
     x, t_x, T = segment_summaries(segment=segment, until=until)
     try:
         result = bgnbd.fit(x, t_x, T)
     except bgnbd.NotEnoughData as error:
-        return SegmentFit(segment.code, until, int(x.size), None, None, None, None, note=str(error))
+        return SegmentFit(code, until, int(x.size), None, None, None, None, note=str(error))
     p = result.params
     return SegmentFit(
-        segment.code,
+        code,
         until,
         result.customers,
         p.r,
@@ -107,39 +117,59 @@ def model_fit(*, segment: Segment, until: dt.date) -> SegmentFit:
     )
 
 
+MODEL_FIELDS = [
+    "model_r",
+    "model_alpha",
+    "model_a",
+    "model_b",
+    "model_clients",
+    "model_fitted_until",
+    "model_fitted_at",
+]
+
+
 @transaction.atomic
-def model_apply(*, segment: Segment, fit: SegmentFit) -> Segment:
-    """Store a fit on the segment: P(alive) and expected purchases use it from now on."""
+def model_apply(*, segment: Segment | None, fit: SegmentFit) -> Segment | Policy:
+    """Store a fit on the segment (None: on the default policy, for the clients without a
+    segment): P(alive), expected purchases and the fitted cycle prior use it from now on, and
+    the segment's clients are re-statused with that prior as of the fit's date."""
     if not fit.ok:
         raise ValueError(fit.note or "nothing to apply")
-    segment.model_r, segment.model_alpha, segment.model_a, segment.model_b = (
+    holder: Segment | Policy = segment if segment is not None else default_policy()
+    holder.model_r, holder.model_alpha, holder.model_a, holder.model_b = (
         fit.r,
         fit.alpha,
         fit.a,
         fit.b,
     )
-    segment.model_clients = fit.clients
-    segment.model_fitted_until = fit.until
-    segment.model_fitted_at = timezone.now()
-    segment.save(
-        update_fields=[
-            "model_r",
-            "model_alpha",
-            "model_a",
-            "model_b",
-            "model_clients",
-            "model_fitted_until",
-            "model_fitted_at",
-        ]
-    )
-    return segment
+    holder.model_clients = fit.clients
+    holder.model_fitted_until = fit.until
+    holder.model_fitted_at = timezone.now()
+    holder.save(update_fields=MODEL_FIELDS)
+    clients = Client.objects.filter(
+        segment_id=segment.pk if segment is not None else None
+    ).values_list("pk", flat=True)
+    stats.restatus_sql(client_ids=list(clients), as_of=fit.until)
+    return holder
+
+
+def fit_groups(*, only_auto: bool = False) -> list[Segment | None]:
+    """Every segment and, last, None for the clients without one (the "segment of their own");
+    ``only_auto``: those that asked for weekly refits."""
+    segments = Segment.objects.order_by("code")
+    if only_auto:
+        segments = segments.filter(model_auto_refit=True)
+    groups: list[Segment | None] = list(segments)
+    unsegmented = Client.objects.filter(segment__isnull=True).exists()
+    if unsegmented and (not only_auto or default_policy().model_auto_refit):
+        groups.append(None)
+    return groups
 
 
 def models_refit(*, until: dt.date, only_auto: bool = True) -> list[SegmentFit]:
     """Refit (and apply) every segment that asked for weekly refits (or all of them)."""
-    segments = Segment.objects.filter(model_auto_refit=True) if only_auto else Segment.objects.all()
     fits = []
-    for segment in segments.order_by("code"):
+    for segment in fit_groups(only_auto=only_auto):
         fit = model_fit(segment=segment, until=until)
         if fit.ok:
             model_apply(segment=segment, fit=fit)
