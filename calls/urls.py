@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.urls import path
 
+import reactivation.converters  # noqa: F401  (registers <id:...>)
 from reactivation.views import cases
 
 urlpatterns = [
-    path("cases/<int:case_id>/call/", cases.case_call, name="case_call"),
+    path("cases/<id:case_id>/call/", cases.case_call, name="case_call"),
 ]

@@ -13,8 +13,13 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
 
 EXACT_COUNT_BELOW = 20_000
+# The databases' OFFSET and LIMIT are 64-bit integers: a page whose rows would start past the
+# largest one cannot exist, and asking the database for it is an error, not an empty page.
+LARGEST_OFFSET = 2**63 - 1
 
 
 @dataclass
@@ -76,11 +81,21 @@ def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
     return estimate, True
 
 
-def paginate(queryset: QuerySet, page_number: Any, page_size: int) -> Page:
+def requested_page(value: Any, page_size: int) -> int:
+    """The page asked for in ``?page=``: 1 when it is missing or not a number (a hand-edited
+    link), and ``Http404`` when its rows would start past the largest offset the database can
+    take, so that a huge number is "page not found" instead of a database error."""
     try:
-        number = max(1, int(page_number))
+        number = max(1, int(value))
     except (TypeError, ValueError):
-        number = 1
+        return 1
+    if number * page_size >= LARGEST_OFFSET:  # the page reads up to number x size + 1 rows
+        raise Http404(_("There is no such page."))
+    return number
+
+
+def paginate(queryset: QuerySet, requested: Any, page_size: int) -> Page:
+    number = requested_page(requested, page_size)
     offset = (number - 1) * page_size
     rows = list(queryset[offset : offset + page_size + 1])
     has_next = len(rows) > page_size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+import reactivation.converters  # noqa: F401  (registers <id:...>)
 from reactivation.views import cases, queue
 
 urlpatterns = [
@@ -12,9 +13,9 @@ urlpatterns = [
     path("queue/pool/reassign/", queue.reassign, name="queue_reassign"),
     path("queue/pool/release/", queue.release, name="queue_release"),
     path("queue/next/", queue.next_case, name="queue_next"),
-    path("cases/<int:case_id>/", cases.case_detail, name="case_detail"),
-    path("cases/<int:case_id>/claim/", queue.claim, name="case_claim"),
-    path("cases/<int:case_id>/offer/", cases.case_offer, name="case_offer"),
-    path("cases/<int:case_id>/close/", cases.case_close_view, name="case_close"),
-    path("cases/<int:case_id>/assign/", cases.case_assign_view, name="case_assign"),
+    path("cases/<id:case_id>/", cases.case_detail, name="case_detail"),
+    path("cases/<id:case_id>/claim/", queue.claim, name="case_claim"),
+    path("cases/<id:case_id>/offer/", cases.case_offer, name="case_offer"),
+    path("cases/<id:case_id>/close/", cases.case_close_view, name="case_close"),
+    path("cases/<id:case_id>/assign/", cases.case_assign_view, name="case_assign"),
 ]

@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 
 from clients.models import Client
-from clients.paginator import Page, planner_estimate
+from clients.paginator import Page, planner_estimate, requested_page
 from reactivation.filters import WORKED_STATUSES, PoolFilter, QueueFilter
 from reactivation.models import Case, abc_order_expression
 from reactivation.selectors.week import WeekOrder, _ordered, week_start
@@ -118,10 +118,7 @@ def page_of_pool(queryset: QuerySet[Case], page_number: Any, page_size: int) -> 
     check every pool case's client, and its cost would follow the size of the base.
     """
     ids = queryset.values_list("pk", flat=True)
-    try:
-        number = max(1, int(page_number))
-    except (TypeError, ValueError):
-        number = 1
+    number = requested_page(page_number, page_size)
     offset = (number - 1) * page_size
     found = list(ids[offset : offset + page_size + 1])
     has_next = len(found) > page_size

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from calls.models import Call
 from clients.models import Client, ClientStats, Segment
-from clients.paginator import Page, planner_estimate
+from clients.paginator import Page, planner_estimate, requested_page
 from reactivation.models import (
     BusinessSettings,
     Case,
@@ -363,10 +363,7 @@ def page_of_week(listing: Listing, page_number: Any, page_size: int) -> Page:
     segment and last purchase, and the week's count up to ``EXACT_TOTAL_UP_TO``; a second asks
     the planner's estimate, the total shown beyond that count."""
     assert listing.week is not None and listing.own is not None
-    try:
-        number = max(1, int(page_number))
-    except (TypeError, ValueError):
-        number = 1
+    number = requested_page(page_number, page_size)
     offset = (number - 1) * page_size
     own = listing.own
     connection = connections[own.db]

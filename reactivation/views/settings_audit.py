@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from clients.models import Client, Transaction
+from clients.paginator import requested_page
 from reactivation.roles import admin_required
 from reactivation.selectors.audit import AuditFilters, audit_kinds, audit_list
 from reactivation.services import admin as services
@@ -33,10 +34,7 @@ def settings_audit(request: HttpRequest) -> HttpResponse:
         date_to=data.get("date_to"),
         object_id=data.get("object_id"),
     )
-    try:
-        number = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        number = 1
+    number = requested_page(request.GET.get("page"), AUDIT_PAGE_SIZE)
     page = audit_list(filters=filters, page=number, page_size=AUDIT_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
