@@ -1,7 +1,8 @@
 """The dashboards' formulas as plain functions on plain numbers: no Django here.
 
-Every figure on the owners' dashboard is one of these applied to counts read from the daily
-snapshots and the pre-aggregated tables; docs/metrics.md defines each input.
+Every figure on the owners' dashboard (and in ``manage.py metrics``) is one of these applied to
+counts read from the data (``reactivation.selectors.customers`` and ``dashboard_figures``);
+docs/metrics.md defines each input in words an owner reads.
 """
 
 from __future__ import annotations
@@ -10,8 +11,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from reactivation import bgnbd
+
 Z_95 = 1.959963984540054  # the two-sided 95% quantile of the standard normal distribution
-DAYS_PER_YEAR = 365.0
+DAYS_PER_YEAR = 365
+# Where yearly churn is tiny, 1 / churn says "forever": the lifetime is capped at this many
+# years, and the page says so.
+MAX_LIFETIME_YEARS = 10.0
+# The method's rule of thumb: a fifth of everyone who ever bought could be brought back.
+RULE_OF_THUMB_RETURN_SHARE = 0.20
+# Fewer control cases than this measure nothing an owner should act on.
+MIN_CONTROL_CASES = 30
 
 
 def share(part: float, whole: float) -> float | None:
@@ -28,16 +40,80 @@ def change(current: float | None, previous: float | None) -> float | None:
     return (current - previous) / previous
 
 
-def crr(*, start_customers: int, end_customers: int, new_customers: int) -> float | None:
-    """Customer retention rate for a period: ``(E - N) / S``.
+# --- customers, retention, churn, lifetime ------------------------------------------------------
 
-    S: customers at the start of the period, E: customers at its end, N: customers acquired
-    during it. For a business without contracts a "customer" on a date is a client who has
-    bought and is not yet lost (status active or sleeping); see docs/metrics.md.
-    """
+
+def retention_rate(*, retained: int, start: int) -> float | None:
+    """The share of the period's starting customers S who are still customers at its end:
+    ``retained / S``. None without customers at the start. Never above 1: the customers won
+    back during the period are counted apart (``returned``), not as retained."""
+    if retained < 0 or retained > start:
+        raise ValueError("retained customers must lie between 0 and the customers at the start")
+    if start <= 0:
+        return None
+    return retained / start
+
+
+def yearly_churn(*, retention: float | None) -> float | None:
+    """The share of a year's starting customers who are no longer customers at its end:
+    ``1 - retention`` over the 365 days ending at a date."""
+    if retention is None:
+        return None
+    return 1.0 - retention
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    years: float | None  # expected remaining lifetime of a customer, in years
+    capped: bool  # churn was so small that 1 / churn was cut to MAX_LIFETIME_YEARS
+
+
+def lifetime_years(*, churn: float | None, cap: float = MAX_LIFETIME_YEARS) -> Lifetime:
+    """Expected remaining lifetime of a customer: ``1 / yearly churn`` years, cut to ``cap``
+    (and flagged) where churn is below ``1 / cap``. Unknown without a churn figure."""
+    if churn is None:
+        return Lifetime(None, False)
+    if churn <= 1.0 / cap:
+        return Lifetime(cap, True)
+    return Lifetime(1.0 / churn, False)
+
+
+def purchases_per_year(*, purchase_days: int, customers: int) -> float | None:
+    """What customers really do: the purchase days made in the last 365 days by the customers
+    at the start of those days, per such customer. None without customers at the start."""
+    return share(purchase_days, customers)
+
+
+def average_check(*, revenue: float, purchases: int) -> float | None:
+    """Revenue per purchase day."""
+    return share(revenue, purchases)
+
+
+def margin_per_purchase(*, margin: float, purchases: int) -> float | None:
+    """Margin per purchase day."""
+    return share(margin, purchases)
+
+
+def ltv(
+    *,
+    margin_per_purchase: float | None,
+    purchases_per_year: float | None,
+    lifetime_years: float | None,
+) -> float | None:
+    """Lifetime value of a customer: margin per purchase x purchases per year x lifetime."""
+    if None in (margin_per_purchase, purchases_per_year, lifetime_years):
+        return None
+    return margin_per_purchase * purchases_per_year * lifetime_years
+
+
+def crr(*, start_customers: int, end_customers: int, new_customers: int) -> float | None:
+    """The seed's ``(E - N) / S``, which counts the returned as retained (being replaced)."""
     if start_customers <= 0:
         return None
     return (end_customers - new_customers) / start_customers
+
+
+# --- funnel -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -58,18 +134,50 @@ def funnel(counts: Sequence[int]) -> list[FunnelStep]:
     return steps
 
 
+# --- uplift -------------------------------------------------------------------------------------
+
+
+def wilson_interval(*, successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson's score interval for one proportion (Newcombe 1998, method 3 of the companion
+    paper): ``(2np + z^2 -+ z sqrt(z^2 + 4npq)) / (2 (n + z^2))``."""
+    if trials <= 0 or not 0 <= successes <= trials:
+        raise ValueError("need 0 <= successes <= trials and trials > 0")
+    p = successes / trials
+    centre = 2 * trials * p + z * z
+    spread = z * math.sqrt(z * z + 4 * trials * p * (1 - p))
+    denominator = 2 * (trials + z * z)
+    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+
+
+def newcombe_interval(
+    *, x1: int, n1: int, x2: int, n2: int, z: float = Z_95
+) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for ``p1 - p2`` (Newcombe 1998, "Interval estimation
+    for the difference between independent proportions", method 10): with Wilson intervals
+    ``(l1, u1)`` and ``(l2, u2)``, ``d - sqrt((p1 - l1)^2 + (u2 - p2)^2)`` to
+    ``d + sqrt((u1 - p1)^2 + (p2 - l2)^2)``. Never outside [-1, 1], never of zero width, and
+    right for zero counts and tiny groups, where the Wald interval is none of these."""
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = wilson_interval(successes=x1, trials=n1, z=z)
+    l2, u2 = wilson_interval(successes=x2, trials=n2, z=z)
+    difference = p1 - p2
+    low = difference - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = difference + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return max(-1.0, low), min(1.0, high)
+
+
 @dataclass(frozen=True)
 class Uplift:
-    treated: int
-    treated_won: int
-    control: int
-    control_returned: int
+    treated: int  # cases to call
+    treated_returned: int  # of them, clients who bought within the case's lifetime
+    control: int  # cases held out uncalled
+    control_returned: int  # of them, clients who bought within the case's lifetime
     treated_rate: float | None
     control_rate: float | None
     uplift: float | None  # treated_rate - control_rate
-    low: float | None  # 95% confidence interval of the uplift
+    low: float | None  # 95% interval of the uplift (Newcombe's hybrid score)
     high: float | None
-    incremental_wins: float | None
+    incremental_returns: float | None  # uplift x treated: the returns the calls caused
     incremental_revenue: float | None
 
     @property
@@ -77,33 +185,41 @@ class Uplift:
         return self.control > 0
 
     @property
+    def enough_control(self) -> bool:
+        return self.control >= MIN_CONTROL_CASES
+
+    @property
+    def possibly_chance(self) -> bool:
+        """The interval holds zero: the calls may have changed nothing."""
+        return self.low is not None and self.high is not None and self.low <= 0 <= self.high
+
+    @property
     def significant(self) -> bool:
-        return self.low is not None and (self.low > 0 or (self.high is not None and self.high < 0))
+        return self.low is not None and not self.possibly_chance
 
 
 def uplift(
     *,
     treated: int,
-    treated_won: int,
+    treated_returned: int,
     control: int,
     control_returned: int,
-    revenue_per_win: float = 0.0,
+    revenue_per_return: float = 0.0,
     z: float = Z_95,
 ) -> Uplift:
-    """Win-back rate of the treated group minus the natural return rate of the control group.
+    """Return rate of the called group minus that of the control group, both counted by the
+    same outcome (a purchase within the case's lifetime), with Newcombe's 95% interval.
 
-    The interval is the Wald interval for a difference of two independent proportions:
-    ``d +- z * sqrt(p1 (1 - p1) / n1 + p0 (1 - p0) / n0)``. Incremental wins are
-    ``d * n1`` (the wins the calls caused) and incremental revenue is those wins times the
-    revenue won back per win. Without a control group nothing can be separated from natural
-    returns and every comparative figure is None.
+    Incremental returns are ``uplift x treated`` and their revenue that times the revenue per
+    return. Without both groups nothing can be separated from natural returns and every
+    comparative figure is None.
     """
-    treated_rate = share(treated_won, treated)
+    treated_rate = share(treated_returned, treated)
     control_rate = share(control_returned, control)
     if treated_rate is None or control_rate is None:
         return Uplift(
             treated,
-            treated_won,
+            treated_returned,
             control,
             control_returned,
             treated_rate,
@@ -115,105 +231,73 @@ def uplift(
             None,
         )
     difference = treated_rate - control_rate
-    error = math.sqrt(
-        treated_rate * (1 - treated_rate) / treated + control_rate * (1 - control_rate) / control
+    low, high = newcombe_interval(
+        x1=treated_returned, n1=treated, x2=control_returned, n2=control, z=z
     )
-    incremental_wins = difference * treated
+    incremental = difference * treated
     return Uplift(
         treated,
-        treated_won,
+        treated_returned,
         control,
         control_returned,
         treated_rate,
         control_rate,
         difference,
-        difference - z * error,
-        difference + z * error,
-        incremental_wins,
-        incremental_wins * revenue_per_win,
+        low,
+        high,
+        incremental,
+        incremental * revenue_per_return,
     )
 
 
-def average_check(*, revenue: float, purchases: int) -> float | None:
-    """Revenue per purchase day."""
-    return share(revenue, purchases)
+# --- revenue left on the table ------------------------------------------------------------------
 
 
-def purchases_per_year(*, mean_cycle_days: float | None) -> float | None:
-    """How often a client buys in a year: 365 over the mean of the clients' learned cycles."""
-    if not mean_cycle_days or mean_cycle_days <= 0:
-        return None
-    return DAYS_PER_YEAR / mean_cycle_days
-
-
-def yearly_churn(*, retention: float | None) -> float | None:
-    """The share of customers lost in a year: one minus the twelve-month retention rate."""
-    if retention is None:
-        return None
-    return min(1.0, max(0.0, 1.0 - retention))
-
-
-def lifetime_years(*, churn: float | None, floor: float = 0.05) -> float | None:
-    """Expected remaining lifetime of a customer: ``1 / yearly churn`` (churn floored at 5%,
-    as the value rule does, so that a base that lost nobody this year is not immortal)."""
-    if churn is None:
-        return None
-    return 1.0 / max(floor, churn)
-
-
-def ltv(
-    *, average_check: float | None, purchases_per_year: float | None, lifetime_years: float | None
-) -> float | None:
-    """Lifetime value: average check x purchases per year x expected lifetime in years."""
-    if None in (average_check, purchases_per_year, lifetime_years):
-        return None
-    return average_check * purchases_per_year * lifetime_years
-
-
-def revenue_left_on_table(
+def revenue_left_rule_of_thumb(
     *,
     clients_ever: int,
-    return_share: float,
+    return_share: float = RULE_OF_THUMB_RETURN_SHARE,
     purchases_per_year: float | None,
     average_check: float | None,
 ) -> float | None:
-    """Clients ever x return share x purchases per year x average check (a year's revenue)."""
+    """The method's rule of thumb: clients ever x return share (20%) x purchases per year x
+    average check, a year's revenue if that share of everyone who ever bought bought again."""
     if purchases_per_year is None or average_check is None:
         return None
     return clients_ever * return_share * purchases_per_year * average_check
 
 
-def bgnbd_expected_purchases(
+def revenue_left_measured(
     *,
-    r: float,
-    alpha: float,
-    a: float,
-    b: float,
-    frequency: Sequence[float],
-    recency: Sequence[float],
-    age: Sequence[float],
+    lost_clients: int,
+    incremental_share: float | None,
+    purchases_per_year: float | None,
+    average_check: float | None,
+) -> float | None:
+    """The measured estimate: lost clients now x the incremental return share the control
+    group measured x purchases per year x average check. A negative measured share (the calls
+    brought back fewer than came back on their own) leaves nothing on the table: 0. Bounded
+    by the lost clients' revenue at the customers' rate, since the share is at most 1."""
+    if incremental_share is None or purchases_per_year is None or average_check is None:
+        return None
+    return lost_clients * min(1.0, max(0.0, incremental_share)) * purchases_per_year * average_check
+
+
+# --- forecast -----------------------------------------------------------------------------------
+
+
+def expected_purchases_total(
+    params: bgnbd.Params,
+    *,
     horizon: float,
-) -> list[float]:
-    """Expected purchases in the next ``horizon`` days under BG/NBD (Fader, Hardie & Lee 2005,
-    eq. 10), for clients given by repeat purchases ``x``, recency ``t_x`` and age ``T``.
-
-    A vectorised fallback used when the engine's model selector is not installed.
-    """
-    import numpy as np
-    from scipy.special import hyp2f1
-
-    x = np.asarray(frequency, dtype=float)
-    t_x = np.asarray(recency, dtype=float)
-    big_t = np.asarray(age, dtype=float)
-    t = float(horizon)
-    if x.size == 0:
-        return []
-    hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + big_t + t))
-    first = (
-        (a + b + x - 1) / (a - 1) * (1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp)
-    )
-    alive_odds = np.where(
-        x > 0, a / (b + x - 1) * ((alpha + big_t) / (alpha + t_x)) ** (r + x), 0.0
-    )
-    result = first / (1 + alive_odds)
-    return [float(v) if math.isfinite(v) else 0.0 for v in result]
+    frequency: Sequence[float] | np.ndarray,
+    recency: Sequence[float] | np.ndarray,
+    age: Sequence[float] | np.ndarray,
+    model: str = bgnbd.MODEL,
+) -> float:
+    """Expected purchase days in the next ``horizon`` (in the unit of the summaries), summed over
+    the clients given by repeat purchases, recency and age: the model's forecast for the base."""
+    if len(frequency) == 0:
+        return 0.0
+    values = bgnbd.expected_purchases(params, horizon, frequency, recency, age, model=model)
+    return float(np.sum(values))

@@ -262,7 +262,7 @@ def ltv_panel(
     bought = [v for v in values if v.status != "none"]
     cycled = sum(v.clients for v in bought)
     mean_cycle = metrics.share(sum(v.cycle_days_sum for v in bought), cycled)
-    per_year = metrics.purchases_per_year(mean_cycle_days=mean_cycle)
+    per_year = metrics.share(metrics.DAYS_PER_YEAR, mean_cycle)
     year_start = filters.end - dt.timedelta(days=365)
     before, after = _on_or_before(days, year_start), _on_or_before(days, filters.end)
     new = sum(d.new_clients for day, d in days.items() if year_start < day <= filters.end)
@@ -274,10 +274,12 @@ def ltv_panel(
         else None
     )
     churn = metrics.yearly_churn(retention=retention)
-    years = metrics.lifetime_years(churn=churn)
-    value = metrics.ltv(average_check=check, purchases_per_year=per_year, lifetime_years=years)
+    years = metrics.lifetime_years(churn=churn).years
+    value = metrics.ltv(
+        margin_per_purchase=check, purchases_per_year=per_year, lifetime_years=years
+    )
     clients_ever = after.clients_ever if after else 0
-    left = metrics.revenue_left_on_table(
+    left = metrics.revenue_left_rule_of_thumb(
         clients_ever=clients_ever,
         return_share=filters.return_share,
         purchases_per_year=per_year,
@@ -324,7 +326,7 @@ def ltv_panel(
     )
     shares = sorted({0.05, 0.10, 0.20, 0.30, 0.50, round(filters.return_share, 4)})
     scenario = [
-        metrics.revenue_left_on_table(
+        metrics.revenue_left_rule_of_thumb(
             clients_ever=clients_ever,
             return_share=share,
             purchases_per_year=per_year,

@@ -135,10 +135,10 @@ def uplift_panel(*, filters: DashboardFilters, funnel: Panel) -> Panel:
     won, flagged = funnel.data["won"], funnel.data["flagged"]
     result = metrics.uplift(
         treated=flagged,
-        treated_won=won,
+        treated_returned=won,
         control=control["cases"],
         control_returned=control["returned"],
-        revenue_per_win=metrics.share(funnel.data["revenue"], won) or 0.0,
+        revenue_per_return=metrics.share(funnel.data["revenue"], won) or 0.0,
     )
     table = Table(
         _("Called clients against the control group"),
@@ -149,7 +149,12 @@ def uplift_panel(*, filters: DashboardFilters, funnel: Panel) -> Panel:
             Column(_("Rate"), "percent"),
         ],
         [
-            [_("Called (cases to call)"), result.treated, result.treated_won, result.treated_rate],
+            [
+                _("Called (cases to call)"),
+                result.treated,
+                result.treated_returned,
+                result.treated_rate,
+            ],
             [
                 _("Control group (not called)"),
                 result.control,
@@ -165,7 +170,7 @@ def uplift_panel(*, filters: DashboardFilters, funnel: Panel) -> Panel:
             [_("Uplift, points"), pct(result.uplift)],
             [_("Low end of the 95 percent interval, points"), pct(result.low)],
             [_("High end of the 95 percent interval, points"), pct(result.high)],
-            [_("Wins caused by the calls"), result.incremental_wins],
+            [_("Wins caused by the calls"), result.incremental_returns],
             [_("Incremental revenue"), result.incremental_revenue],
         ],
     )

@@ -31,7 +31,7 @@ from django.db.models.functions import TruncMonth
 
 from clients.models import Client, Segment, Status, Transaction
 from clients.tally import status_counts
-from reactivation import metrics, rules
+from reactivation import bgnbd, metrics, rules
 from reactivation.models import (
     BusinessSettings,
     Case,
@@ -334,23 +334,10 @@ def value_snapshot_write(*, as_of: dt.date) -> int:
 
 def _expected_purchases(segment: Segment, members: list[tuple]) -> list[float]:
     """Expected purchases in the horizon per member ``(key, x, t_x, T)``: the engine's model
-    (the same MBG/NBD as the client card) where it is installed, else the BG/NBD closed form."""
+    (the same MBG/NBD as the client card)."""
     x = [m[1] for m in members]
     t_x = [m[2] for m in members]
     age = [m[3] for m in members]
-    try:
-        from reactivation import bgnbd
-    except ImportError:
-        return metrics.bgnbd_expected_purchases(
-            r=segment.model_r,
-            alpha=segment.model_alpha,
-            a=segment.model_a,
-            b=segment.model_b,
-            frequency=x,
-            recency=t_x,
-            age=age,
-            horizon=EXPECTED_PURCHASES_HORIZON_DAYS,
-        )
     params = bgnbd.Params(segment.model_r, segment.model_alpha, segment.model_a, segment.model_b)
     values = bgnbd.expected_purchases(params, EXPECTED_PURCHASES_HORIZON_DAYS, x, t_x, age)
     return [float(v) for v in values]

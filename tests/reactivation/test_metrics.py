@@ -1,25 +1,63 @@
-"""The dashboards' formulas against figures computed by hand."""
+"""The dashboards' formulas against figures computed by hand (and, for Newcombe's interval,
+against the worked examples of the paper)."""
 
 from __future__ import annotations
-
-import math
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reactivation import metrics
+from reactivation import bgnbd, metrics
 
 
-def test_crr_is_end_minus_new_over_start():
-    # 100 customers at the start, 95 at the end of which 15 are new: 80 of 100 stayed.
-    assert metrics.crr(start_customers=100, end_customers=95, new_customers=15) == pytest.approx(
-        0.80
-    )
+def test_retention_is_retained_over_the_customers_at_the_start():
+    # 100 customers on the day before, 80 of them still customers at the end.
+    assert metrics.retention_rate(retained=80, start=100) == pytest.approx(0.80)
 
 
-def test_crr_is_undefined_without_customers_at_the_start():
-    assert metrics.crr(start_customers=0, end_customers=10, new_customers=10) is None
+def test_retention_is_undefined_without_customers_at_the_start():
+    assert metrics.retention_rate(retained=0, start=0) is None
+
+
+def test_retention_refuses_more_retained_than_customers_at_the_start():
+    with pytest.raises(ValueError):
+        metrics.retention_rate(retained=101, start=100)
+
+
+def test_yearly_churn_is_one_minus_the_years_retention():
+    assert metrics.yearly_churn(retention=0.75) == pytest.approx(0.25)
+    assert metrics.yearly_churn(retention=None) is None
+
+
+def test_lifetime_is_one_over_churn():
+    lifetime = metrics.lifetime_years(churn=0.25)
+    assert lifetime.years == pytest.approx(4.0) and not lifetime.capped
+
+
+def test_lifetime_is_capped_and_flagged_where_churn_is_tiny():
+    assert metrics.lifetime_years(churn=0.0) == metrics.Lifetime(metrics.MAX_LIFETIME_YEARS, True)
+    assert metrics.lifetime_years(churn=0.05).capped
+    assert metrics.lifetime_years(churn=None) == metrics.Lifetime(None, False)
+
+
+def test_purchases_per_year_are_the_purchase_days_of_the_customers_at_the_start():
+    # 40 customers a year ago made 46 purchase days since: 1.15 each (CDNOW's figure).
+    assert metrics.purchases_per_year(purchase_days=46, customers=40) == pytest.approx(1.15)
+    assert metrics.purchases_per_year(purchase_days=0, customers=0) is None
+
+
+def test_ltv_is_margin_per_purchase_times_purchases_a_year_times_lifetime():
+    years = metrics.lifetime_years(churn=metrics.yearly_churn(retention=0.5)).years
+    assert metrics.ltv(
+        margin_per_purchase=500, purchases_per_year=1.2, lifetime_years=years
+    ) == pytest.approx(500 * 1.2 * 2)
+    assert metrics.ltv(margin_per_purchase=None, purchases_per_year=1, lifetime_years=1) is None
+
+
+def test_margin_per_purchase_and_average_check():
+    assert metrics.margin_per_purchase(margin=900, purchases=3) == 300
+    assert metrics.average_check(revenue=9000, purchases=3) == 3000
+    assert metrics.average_check(revenue=9000, purchases=0) is None
 
 
 def test_funnel_conversions_against_the_step_before_and_the_first():
@@ -36,30 +74,74 @@ def test_funnel_of_nothing_has_no_rates():
     assert steps[1].of_previous is None and steps[1].of_first is None
 
 
-def test_uplift_and_its_95_percent_interval():
-    # 40 of 200 called clients won back, 10 of 100 control clients came back on their own.
+# Newcombe (1998), Table II, method 10 (score interval combining Wilson intervals), examples
+# (a) to (f); recomputed here from the method's definition to four decimals.
+NEWCOMBE_TABLE_II = [
+    ((56, 70, 48, 80), (0.0524, 0.3339)),
+    ((9, 10, 3, 10), (0.1705, 0.8090)),
+    ((6, 7, 2, 7), (0.0582, 0.8062)),
+    ((5, 56, 0, 29), (-0.0381, 0.1926)),
+    ((0, 10, 0, 20), (-0.1611, 0.2775)),
+    ((10, 10, 0, 20), (0.6791, 1.0000)),
+]
+
+
+@pytest.mark.parametrize(("counts", "interval"), NEWCOMBE_TABLE_II)
+def test_newcombe_interval_matches_the_papers_worked_examples(counts, interval):
+    x1, n1, x2, n2 = counts
+    low, high = metrics.newcombe_interval(x1=x1, n1=n1, x2=x2, n2=n2)
+    assert (round(low, 4), round(high, 4)) == interval
+
+
+def test_wilson_interval_of_a_single_proportion():
+    # Newcombe (1998, single proportion), 81 of 263: 0.2553 to 0.3662.
+    low, high = metrics.wilson_interval(successes=81, trials=263)
+    assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
+
+
+def test_uplift_counts_one_outcome_for_both_groups_with_newcombes_interval():
+    # 56 of 70 called clients bought within the case lifetime, 48 of 80 control clients did.
     result = metrics.uplift(
-        treated=200, treated_won=40, control=100, control_returned=10, revenue_per_win=5000
+        treated=70, treated_returned=56, control=80, control_returned=48, revenue_per_return=1000
     )
 
-    assert result.treated_rate == pytest.approx(0.20)
-    assert result.control_rate == pytest.approx(0.10)
-    assert result.uplift == pytest.approx(0.10)
-    half_width = 1.959964 * math.sqrt(0.2 * 0.8 / 200 + 0.1 * 0.9 / 100)  # 0.080812
-    assert result.low == pytest.approx(0.10 - half_width, abs=1e-6)
-    assert result.high == pytest.approx(0.10 + half_width, abs=1e-6)
-    assert result.low == pytest.approx(0.019189, abs=1e-6)
-    assert result.incremental_wins == pytest.approx(20)
-    assert result.incremental_revenue == pytest.approx(100_000)
-    assert result.significant
+    assert result.treated_rate == pytest.approx(0.8)
+    assert result.control_rate == pytest.approx(0.6)
+    assert result.uplift == pytest.approx(0.2)
+    assert (round(result.low, 4), round(result.high, 4)) == (0.0524, 0.3339)
+    assert result.incremental_returns == pytest.approx(14)
+    assert result.incremental_revenue == pytest.approx(14_000)
+    assert result.significant and not result.possibly_chance
+    assert result.enough_control
+
+
+def test_a_perfect_tiny_group_is_not_a_zero_width_certainty():
+    # The Wald interval gave [1, 1] for 8/8 against 0/4.
+    result = metrics.uplift(treated=8, treated_returned=8, control=4, control_returned=0)
+    assert result.uplift == 1.0
+    assert result.low < 0.75 and result.high == 1.0
+    assert not result.enough_control
+
+
+def test_zero_counts_give_an_interval_around_zero_marked_possibly_chance():
+    result = metrics.uplift(treated=5, treated_returned=0, control=5, control_returned=0)
+    assert result.uplift == 0.0
+    assert result.low < 0 < result.high
+    assert result.possibly_chance and not result.significant
+
+
+def test_uplift_never_leaves_minus_one_to_one():
+    result = metrics.uplift(treated=2, treated_returned=1, control=2, control_returned=0)
+    assert result.high <= 1.0  # the Wald interval's upper bound was 1.19
 
 
 def test_uplift_without_a_control_group_separates_nothing():
-    result = metrics.uplift(treated=200, treated_won=40, control=0, control_returned=0)
+    result = metrics.uplift(treated=200, treated_returned=40, control=0, control_returned=0)
 
     assert not result.has_control
     assert result.treated_rate == pytest.approx(0.2)
     assert result.uplift is None and result.low is None and result.incremental_revenue is None
+    assert not result.possibly_chance
 
 
 @given(
@@ -68,39 +150,42 @@ def test_uplift_without_a_control_group_separates_nothing():
     w1=st.floats(0, 1),
     w0=st.floats(0, 1),
 )
-def test_uplift_interval_always_contains_the_estimate(n1, n0, w1, w0):
+def test_uplift_interval_always_contains_the_estimate_within_its_bounds(n1, n0, w1, w0):
     result = metrics.uplift(
-        treated=n1, treated_won=round(w1 * n1), control=n0, control_returned=round(w0 * n0)
+        treated=n1, treated_returned=round(w1 * n1), control=n0, control_returned=round(w0 * n0)
     )
-    assert result.low <= result.uplift <= result.high
-    assert -1 <= result.uplift <= 1
+    assert -1 <= result.low <= result.uplift <= result.high <= 1
+    assert result.low < result.high
 
 
-def test_ltv_is_check_times_frequency_times_lifetime():
-    churn = metrics.yearly_churn(retention=0.75)
-    years = metrics.lifetime_years(churn=churn)
-    frequency = metrics.purchases_per_year(mean_cycle_days=36.5)
-
-    assert churn == pytest.approx(0.25)
-    assert years == pytest.approx(4.0)
-    assert frequency == pytest.approx(10.0)
-    assert metrics.ltv(
-        average_check=2000, purchases_per_year=frequency, lifetime_years=years
-    ) == pytest.approx(80_000)
-
-
-def test_lifetime_floors_churn_so_a_loyal_year_is_not_forever():
-    assert metrics.lifetime_years(churn=0.0) == pytest.approx(20.0)
-
-
-def test_revenue_left_on_the_table():
-    # 1,000 clients ever x 20% x 10 purchases a year x 2,000 per purchase
-    assert metrics.revenue_left_on_table(
-        clients_ever=1000, return_share=0.2, purchases_per_year=10, average_check=2000
-    ) == pytest.approx(4_000_000)
+def test_revenue_left_rule_of_thumb_is_clients_ever_times_a_fifth():
+    # 1,000 clients ever x 20% x 1.2 purchases a year x 2,000 per purchase
+    assert metrics.revenue_left_rule_of_thumb(
+        clients_ever=1000, purchases_per_year=1.2, average_check=2000
+    ) == pytest.approx(480_000)
     assert (
-        metrics.revenue_left_on_table(
-            clients_ever=1000, return_share=0.2, purchases_per_year=None, average_check=2000
+        metrics.revenue_left_rule_of_thumb(
+            clients_ever=1000, purchases_per_year=None, average_check=2000
+        )
+        is None
+    )
+
+
+def test_revenue_left_measured_is_lost_clients_times_the_measured_share():
+    # 600 lost now x 5% incremental returns x 1.2 a year x 2,000
+    assert metrics.revenue_left_measured(
+        lost_clients=600, incremental_share=0.05, purchases_per_year=1.2, average_check=2000
+    ) == pytest.approx(72_000)
+    # Calls that brought back fewer than came back alone leave nothing to win by calling.
+    assert (
+        metrics.revenue_left_measured(
+            lost_clients=600, incremental_share=-0.1, purchases_per_year=1.2, average_check=2000
+        )
+        == 0
+    )
+    assert (
+        metrics.revenue_left_measured(
+            lost_clients=600, incremental_share=None, purchases_per_year=1.2, average_check=2000
         )
         is None
     )
@@ -113,20 +198,24 @@ def test_share_and_change():
     assert metrics.change(5, 0) is None
 
 
-def test_average_check():
-    assert metrics.average_check(revenue=9000, purchases=3) == 3000
-
-
-def test_bgnbd_expected_purchases_matches_the_published_cdnow_example():
-    # Fader, Hardie & Lee (2005): x=2, t_x=30.43, T=38.86 weeks, next 39 weeks -> 1.226.
-    expected = metrics.bgnbd_expected_purchases(
-        r=0.243,
-        alpha=4.414,
-        a=0.793,
-        b=2.426,
-        frequency=[2],
-        recency=[30.43],
-        age=[38.86],
-        horizon=39,
+def test_expected_purchases_total_is_the_models_sum_over_clients():
+    # Fader, Hardie & Lee (2005): x=2, t_x=30.43, T=38.86 weeks, next 39 weeks -> 1.226; a
+    # client just acquired at the end (x=0, t_x=0, T=0) expects the population mean.
+    params = bgnbd.Params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    one = metrics.expected_purchases_total(
+        params, horizon=39, frequency=[2], recency=[30.43], age=[38.86], model=bgnbd.BGNBD
     )
-    assert expected == [pytest.approx(1.226, abs=1e-3)]
+    assert one == pytest.approx(1.226, abs=1e-3)
+    two = metrics.expected_purchases_total(
+        params,
+        horizon=39,
+        frequency=[2, 2],
+        recency=[30.43, 30.43],
+        age=[38.86, 38.86],
+        model=bgnbd.BGNBD,
+    )
+    assert two == pytest.approx(2 * one)
+    assert (
+        metrics.expected_purchases_total(params, horizon=39, frequency=[], recency=[], age=[])
+        == 0.0
+    )
