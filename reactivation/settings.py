@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "reactivation.middleware.RequestBodyLimitMiddleware",
+    "reactivation.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -116,14 +118,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 MEDIA_URL = "/media/"
+# Request bodies: a form's fields at most 10 MB (Django refuses more as it reads them); an
+# uploaded file past 5 MB is spooled to a temporary file, not held in memory. A body larger
+# than its URL takes (the import upload: UPLOAD_MAX_BYTES; any other: the form limit) is refused
+# from its Content-Length before it is read (reactivation.middleware), and the web server in
+# front refuses it earlier still (client_max_body_size, docs/operations.md).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 
 # --- Celery ---------------------------------------------------------------------------------
 # Unset REDIS_URL: tasks run in-process, eagerly. Set: Redis is the broker. Tasks ack late and
@@ -151,7 +161,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -159,14 +172,21 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Brute-force protection: lock a (username, address) pair after repeated failures (HTTP 429
-# with registration/locked.html). axes only reads AXES_IPWARE_* when django-ipware is installed,
-# and it is not, so the address comes from reactivation.client_ip: REMOTE_ADDR, or behind
-# AXES_PROXY_COUNT reverse proxies the address the outermost one appended to
-# X-Forwarded-For, which a client cannot forge by sending its own header.
+# Brute-force protection (reactivation.login_lockout): a log-in is refused (HTTP 429 with
+# registration/locked.html) after AXES_FAILURE_LIMIT failures of one name at one address, after
+# LOGIN_FAILURES_PER_USERNAME failures of one name from any addresses (one account guessed from
+# many places), and after LOGIN_FAILURES_PER_ADDRESS failures from one address over any names
+# (a few passwords sprayed over every name). Each count lapses after AXES_COOLOFF_HOURS.
+# axes only reads AXES_IPWARE_* when django-ipware is installed, and it is not, so the address
+# comes from reactivation.client_ip: REMOTE_ADDR, or behind AXES_PROXY_COUNT reverse proxies the
+# address the outermost one appended to X-Forwarded-For, which a client cannot forge by sending
+# its own header.
+AXES_HANDLER = "reactivation.login_lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=20)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_CLIENT_IP_CALLABLE = "reactivation.client_ip.client_ip"
@@ -242,6 +262,32 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+}
+
+# --- API (/api/v1/; see docs/api.md) ---------------------------------------------------------------
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/min")  # per key; "N/s", "N/min", "N/hour"
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["reactivation.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["reactivation.api.permissions.AnyRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["reactivation.api.throttling.PerKeyThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["reactivation.api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "reactivation.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Reactivation CRM API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # vendored files, served from here under the strict CSP
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reactivation.api.schema.add_error_responses",
+    ],
 }
 
 # --- Imports --------------------------------------------------------------------------------------

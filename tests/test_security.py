@@ -76,6 +76,43 @@ def test_behind_a_proxy_a_forged_forwarded_header_does_not_escape_the_lock(clien
     assert response.status_code == 302
 
 
+def _from(address: str) -> HttpClient:
+    return HttpClient(REMOTE_ADDR=address)
+
+
+def test_one_name_guessed_from_many_addresses_is_locked_at_every_address(alice):
+    """Below the per-pair limit at each address, yet the name's own count locks it."""
+    for attempt in range(settings.LOGIN_FAILURES_PER_USERNAME - 1):
+        assert _log_in(_from(f"10.1.0.{attempt}"), "alice", "wrong-password").status_code == 200
+    # One failure left: alice herself still gets in, from an address of her own.
+    assert _log_in(_from("10.2.0.1"), "alice", PASSWORD).status_code == 302
+    assert _log_in(_from("10.1.1.1"), "alice", "wrong-password").status_code == 429
+    assert _log_in(_from("10.2.0.2"), "alice", PASSWORD).status_code == 429
+
+
+def test_one_address_spraying_over_many_names_is_locked_for_every_name(alice, bob):
+    """A few passwords tried on every user name from one address: the address's own count
+    locks it, though no name reached the per-pair limit there."""
+    spray = _from("203.0.113.50")
+    for attempt in range(settings.LOGIN_FAILURES_PER_ADDRESS):
+        response = _log_in(spray, f"user{attempt % 7}", f"Password{attempt}")
+        assert response.status_code == (
+            429 if attempt == settings.LOGIN_FAILURES_PER_ADDRESS - 1 else 200
+        )
+    assert _log_in(spray, "bob", PASSWORD).status_code == 429
+    assert _log_in(_from("198.51.100.1"), "bob", PASSWORD).status_code == 302
+
+
+def test_logging_in_with_an_own_account_does_not_clear_the_addresss_count(alice, bob):
+    spray = _from("203.0.113.60")
+    for attempt in range(settings.LOGIN_FAILURES_PER_ADDRESS - 1):
+        _log_in(spray, f"user{attempt}", "Password1")
+    # The attacker owns alice's account: logging in with it clears only alice's own failures.
+    assert _log_in(spray, "alice", PASSWORD).status_code == 302
+    assert _log_in(_from("203.0.113.60"), "charlie-guess", "Password1").status_code == 429
+    assert _log_in(_from("203.0.113.60"), "bob", PASSWORD).status_code == 429
+
+
 @pytest.mark.parametrize(
     ("proxies", "forwarded", "expected"),
     [
@@ -368,3 +405,86 @@ def test_a_script_in_an_imported_name_stays_text_on_pages_and_in_exports(tmp_pat
     assert names.get(NASTY) == "s"
     assert all(data_type == "s" for data_type in names.values())
     assert not any(str(value).startswith("=") for value in names)
+
+
+# --- Caching of signed-in pages and exports -------------------------------------------------------
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/clients/",
+        "/clients/export/",
+        "/clients/export/?format=xlsx",
+        "/queue/pool/",
+        "/queue/export/",
+        "/settings/",
+        "/import/",
+    ],
+)
+def test_signed_in_pages_and_exports_are_never_stored_by_a_cache(login, admin_user, path):
+    response = login(admin_user).get(path)
+    assert response.status_code == 200
+    directives = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"no-store", "private"} <= directives
+
+
+def test_a_managers_case_page_is_never_stored(login, alice):
+    case = CaseFactory(client=ClientFactory(manager=alice), assigned_to=alice)
+    response = login(alice).get(reverse("case_detail", args=[case.pk]))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+
+
+# --- Request bodies refused by their declared size -----------------------------------------------
+class _UnreadBody:
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+def _declared_post(client, path: str, size: int):
+    return client.generic(
+        "POST",
+        path,
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(size),
+        **{"wsgi.input": _UnreadBody()},
+    )
+
+
+def test_an_upload_larger_than_the_cap_is_refused_before_its_body_is_read(
+    login, admin_user, settings
+):
+    from clients.models import ImportJob
+
+    settings.UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+    client = login(admin_user)
+    client.raise_request_exception = True
+    response = _declared_post(client, reverse("import_start"), 40 * 1024 * 1024)
+    assert response.status_code == 413
+    assert "at most 21 MB" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_any_other_page_refuses_a_body_past_the_form_limit_before_reading_it(login, admin_user):
+    client = login(admin_user)
+    size = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 2 * 1024 * 1024
+    assert _declared_post(client, reverse("settings_schedule"), size).status_code == 413
+    assert _declared_post(client, reverse("settings_script_import"), size).status_code == 413
+    # Not signed in: refused the same way, before the log-in redirect reads anything.
+    assert _declared_post(HttpClient(), reverse("login"), size).status_code == 413
+
+
+def test_an_upload_within_the_cap_reaches_the_import_page(login, admin_user, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.UPLOAD_MAX_BYTES = 4 * 1024 * 1024
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100 * 1024  # the body is past what other pages take
+    body = "client;date;amount\n" + "C-1;2026-01-10;100\n" * 80_000  # ~1.5 MB
+    upload = SimpleUploadedFile("big.csv", body.encode(), content_type="text/csv")
+    response = login(admin_user).post(
+        reverse("import_start"), {"kind": "transactions", "file": upload}
+    )
+    assert response.status_code == 302
