@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -198,13 +199,19 @@ def import_run(request: HttpRequest, job_id: int) -> HttpResponse:
     return redirect("import_job", job_id=job.pk)
 
 
-def _export_response(request: HttpRequest, name: str, header: list[str], rows: Any) -> HttpResponse:
+def _export_response(
+    request: HttpRequest, name: str, columns: list[exporting.Column], rows: Any
+) -> HttpResponse:
+    """XLSX with ``?format=xlsx``; the machine CSV with ``?format=machine``; else a CSV that a
+    spreadsheet opens right in the page's language (see ``exporting.CsvFormat``)."""
     stamp = timezone.localdate().isoformat()
-    if request.GET.get("format") == "xlsx":
-        made = exporting.write_xlsx(header, rows, sheet=name)
+    wanted = request.GET.get("format")
+    fmt = exporting.MACHINE if wanted == "machine" else exporting.excel_format(get_language())
+    if wanted == "xlsx":
+        made = exporting.write_xlsx(exporting.header(columns, fmt), rows, sheet=name)
         return FileResponse(made.handle, as_attachment=True, filename=f"{name}-{stamp}.xlsx")
     response = StreamingHttpResponse(
-        exporting.csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+        exporting.csv_lines(columns, rows, fmt), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response
@@ -219,7 +226,7 @@ def client_export(request: HttpRequest) -> HttpResponse:
         filters.pop(key, None)
     queryset = selectors.client_list(filters=filters, user=request.user).qs
     rows = exporting.client_rows(queryset, as_of=timezone.localdate())
-    return _export_response(request, "clients", exporting.CLIENT_HEADER, rows)
+    return _export_response(request, "clients", exporting.CLIENT_COLUMNS, rows)
 
 
 @member_required
@@ -228,5 +235,5 @@ def queue_export(request: HttpRequest) -> HttpResponse:
     """The open cases the user may see, A class first, then by priority."""
     queryset = Case.objects.visible_to(request.user).open().order_by("abc_class", "-priority", "id")
     return _export_response(
-        request, "queue", exporting.QUEUE_HEADER, exporting.queue_rows(queryset)
+        request, "queue", exporting.QUEUE_COLUMNS, exporting.queue_rows(queryset)
     )

@@ -49,7 +49,7 @@ def test_ordinary_values_are_left_alone(value):
 def test_client_export_escapes_formulas_in_csv_and_xlsx(login, owner):
     ClientFactory(external_id="E1", name="=1+2", email="@evil")
     client = login(owner)
-    rows = csv_rows(client.get("/clients/export/"))
+    rows = csv_rows(client.get("/clients/export/?format=machine"))
     assert rows[0] == CLIENT_HEADER
     assert rows[1][CLIENT_HEADER.index("name")] == "'=1+2"
     assert rows[1][CLIENT_HEADER.index("email")] == "'@evil"
@@ -79,7 +79,7 @@ def test_client_export_keeps_the_lists_filters(login, owner):
     )
     ClientFactory(external_id="ACTIVE-COFFEE", status=Status.ACTIVE, segment=segment)
     ClientFactory(external_id="LOST-OTHER", status=Status.LOST)
-    rows = csv_rows(login(owner).get(f"/clients/export/?status=lost&segment={segment.pk}&page=3"))
+    rows = csv_rows(login(owner).get(f"/clients/export/?status=lost&segment={segment.pk}&page=3&format=machine"))
     assert [r[0] for r in rows[1:]] == ["LOST-COFFEE"]
     row = dict(zip(rows[0], rows[1], strict=True))
     assert (
@@ -101,7 +101,7 @@ def test_a_manager_exports_only_the_clients_they_may_see(login, alice, bob):
     ClientFactory(external_id="ALICE", manager=alice)
     ClientFactory(external_id="BOB", manager=bob)
     ClientFactory(external_id="POOL")
-    rows = csv_rows(login(alice).get("/clients/export/"))
+    rows = csv_rows(login(alice).get("/clients/export/?format=machine"))
     assert sorted(r[0] for r in rows[1:]) == ["ALICE", "POOL"]
 
 
@@ -127,7 +127,7 @@ def test_p_alive_comes_from_the_segment_model(login, owner):
     )
     rows = {
         r[0]: dict(zip(CLIENT_HEADER, r, strict=True))
-        for r in csv_rows(login(owner).get("/clients/export/"))[1:]
+        for r in csv_rows(login(owner).get("/clients/export/?format=machine"))[1:]
     }
     assert 0 < float(rows["FIT"]["p_alive"]) <= 1
     assert rows["NOMODEL"]["p_alive"] == ""
@@ -140,7 +140,7 @@ def test_export_reads_in_chunks_with_a_bounded_number_of_queries(
         ClientFactory(external_id=f"C{i:03d}")
     client = login(owner)
     with django_assert_max_num_queries(12):
-        rows = csv_rows(client.get("/clients/export/"))
+        rows = csv_rows(client.get("/clients/export/?format=machine"))
     assert len(rows) == 31
 
 
@@ -159,7 +159,7 @@ def test_queue_export_lists_open_cases_a_manager_may_see(login, alice, bob):
         status=Case.Status.DECLINED,
         closed_on=dt.date(2026, 11, 3),
     )
-    rows = csv_rows(login(alice).get("/queue/export/"))
+    rows = csv_rows(login(alice).get("/queue/export/?format=machine"))
     assert rows[0] == QUEUE_HEADER
     assert [r[0] for r in rows[1:]] == ["MINE", "POOL"]
     first = dict(zip(QUEUE_HEADER, rows[1], strict=True))
@@ -207,3 +207,72 @@ def test_an_exported_client_list_imports_back_unchanged(tmp_path):
     from clients.models import ImportJob
 
     assert ImportJob.objects.get().counts["unchanged"] == 1
+
+
+# --- For Russian Excel ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def russian(settings):
+    settings.LANGUAGE_CODE = "ru"
+
+
+def ru_rows(data: str) -> list[list[str]]:
+    assert data.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(data.lstrip("\ufeff")), delimiter=";"))
+
+
+def test_a_csv_from_the_russian_page_opens_in_russian_excel(login, owner, russian):
+    ClientFactory(
+        external_id="R1",
+        name="ООО «Ромашка»",
+        status=Status.LOST,
+        cycle_days=30.5,
+        revenue=Decimal("1234.50"),
+        last_purchase_on=dt.date(2026, 3, 7),
+        do_not_contact=True,
+    )
+    body = b"".join(login(owner).get("/clients/export/").streaming_content).decode("utf-8")
+    rows = ru_rows(body)
+    head = rows[0]
+    assert head[:3] == ["Код клиента", "Статус", "Цикл, дней"]
+    row = dict(zip(head, rows[1], strict=True))
+    assert row["Код клиента"] == "R1"
+    assert row["Статус"] == "Потерянный"
+    assert row["Цикл, дней"] == "30,5"
+    assert row["Последняя покупка"] == "07.03.2026"
+    assert row["Выручка"] == "1234,50"
+    assert row["Не связываться"] == "да"
+
+
+def test_the_russian_page_offers_the_machine_format_too(login, owner, russian):
+    ClientFactory(external_id="R1", status=Status.LOST, cycle_days=30.5)
+    response = login(owner).get("/clients/export/?format=machine")
+    rows = csv_rows(response)
+    assert rows[0] == CLIENT_HEADER
+    row = dict(zip(CLIENT_HEADER, rows[1], strict=True))
+    assert (row["status"], row["cycle_days"]) == ("lost", "30.5")
+
+
+def test_the_queue_csv_from_the_russian_page_names_case_statuses_in_russian(
+    login, alice, russian
+):
+    CaseFactory(client=ClientFactory(external_id="Q1"), assigned_to=alice, priority=2.25)
+    rows = ru_rows(b"".join(login(alice).get("/queue/export/").streaming_content).decode())
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Статус кейса"] == "Открыт"
+    assert row["Приоритет"] == "2,25"
+    assert row["Контрольная группа"] == "нет"
+
+
+def test_export_commands_keep_the_machine_format_and_take_excel_ru(tmp_path):
+    ClientFactory(external_id="K1", status=Status.SLEEPING, cycle_days=12.25)
+    call_command("export_clients", str(tmp_path / "m.csv"))
+    call_command("export_clients", str(tmp_path / "r.csv"), "--format", "excel-ru")
+    machine = list(csv.reader(open(tmp_path / "m.csv", encoding="utf-8-sig")))  # noqa: SIM115
+    assert machine[0] == CLIENT_HEADER
+    assert machine[1][1] == "sleeping"
+    rows = ru_rows((tmp_path / "r.csv").read_text(encoding="utf-8"))
+    assert rows[0][0] == "Код клиента"
+    assert rows[1][1] == "Спящий"
+    assert rows[1][2] == "12,2" or rows[1][2] == "12,3"

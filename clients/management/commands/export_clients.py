@@ -1,4 +1,4 @@
-"""``manage.py export_clients PATH [--status S] [--segment CODE] [--q TEXT] [--as-of DATE]``."""
+"""``manage.py export_clients PATH [--format machine|excel-ru] [--status S] [--segment CODE] [--q TEXT] [--as-of DATE]``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from clients import exporting
 from clients.filters import ClientFilter
-from clients.management.commands._exporting import write_export
+from clients.management.commands._exporting import add_format_argument, write_export
 from clients.models import Client, Segment
 
 
@@ -18,6 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path")
+        add_format_argument(parser)
         parser.add_argument("--status", choices=["none", "active", "sleeping", "lost"])
         parser.add_argument("--segment", help="segment code")
         parser.add_argument("--q", help="search in name, phone, email and external id")
@@ -38,6 +39,9 @@ class Command(BaseCommand):
         queryset = filterset.qs.order_by("external_id")
         as_of = options.get("as_of") or timezone.localdate()
         count = write_export(
-            options["path"], exporting.CLIENT_HEADER, exporting.client_rows(queryset, as_of=as_of)
+            options["path"],
+            exporting.CLIENT_COLUMNS,
+            exporting.client_rows(queryset, as_of=as_of),
+            format=options["format"],
         )
         self.stdout.write(f"exported {count} clients to {options['path']}")

@@ -1,11 +1,11 @@
-"""``manage.py export_queue PATH``: every open case, A class first, then by priority."""
+"""``manage.py export_queue PATH [--format machine|excel-ru]``: every open case, A class first, then by priority."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from clients import exporting
-from clients.management.commands._exporting import write_export
+from clients.management.commands._exporting import add_format_argument, write_export
 from reactivation.models import Case
 
 
@@ -14,10 +14,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path")
+        add_format_argument(parser)
 
     def handle(self, *args, **options) -> None:
         queryset = Case.objects.open().order_by("abc_class", "-priority", "id")
         count = write_export(
-            options["path"], exporting.QUEUE_HEADER, exporting.queue_rows(queryset)
+            options["path"],
+            exporting.QUEUE_COLUMNS,
+            exporting.queue_rows(queryset),
+            format=options["format"],
         )
         self.stdout.write(f"exported {count} open cases to {options['path']}")
