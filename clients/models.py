@@ -368,8 +368,11 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Runs started for the current stage: a run whose worker died is started again, a few times.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -6,6 +6,7 @@ reads in the language of whoever looks at it (``clients.importing.messages``).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,18 @@ MISSING_COLUMNS = "missing_columns"
 BAD_ENCODING = "bad_encoding"
 UNREADABLE = "unreadable"
 UNSUPPORTED_FORMAT = "unsupported_format"
+BINARY = "binary"
+TOO_WIDE = "too_wide"
+LINE_TOO_LONG = "line_too_long"
+CELL_TOO_LARGE = "cell_too_large"
+TOO_MANY_ROWS = "too_many_rows"
+UNPACKED_TOO_LARGE = "unpacked_too_large"
+
+# Job reasons: why a run ended without reading the file to its end.
+INTERRUPTED = "interrupted"
+TIMED_OUT = "timed_out"
+NOT_STARTED = "not_started"
+INTERNAL = "internal"
 
 FULL_REPORT_LIMIT = 1000
 
@@ -76,3 +89,32 @@ class ErrorReport:
 
     def sort(self) -> None:
         self.errors.sort(key=lambda e: (e["row"], e["column"]))
+
+
+# An absolute path (POSIX or Windows) in an exception's text: the server's layout is nobody's
+# business on a page, so only the file's own name is kept.
+_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?(?:[\\/][\w.@+~-]+){2,}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` as it can be stored: NUL written as ``\\x00`` (PostgreSQL refuses it in text and
+    JSON) and lone surrogates (which no encoding can write) replaced."""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", "\\x00"))
+
+
+def clean(value: Any) -> Any:
+    """``clean_text`` applied to every string in a JSON-like value (keys included)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def detail(exc: BaseException, limit: int = 300) -> str:
+    """An exception's text for a message: stored safely, absolute paths cut to the file's name."""
+    text = str(exc) or type(exc).__name__
+    return clean_text(_PATH.sub(lambda m: re.split(r"[\\/]", m.group())[-1], text))[:limit]

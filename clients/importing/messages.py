@@ -36,6 +36,44 @@ REASONS = {
     errors.UNSUPPORTED_FORMAT: _(
         "Old .xls files are not supported: save the file as .xlsx or CSV."
     ),
+    errors.BINARY: _(
+        "This is not a CSV or XLSX table: line %(line)s holds a NUL byte, as binary files do. "
+        "If it is UTF-16 text without a byte-order mark, choose that encoding."
+    ),
+    errors.TOO_WIDE: _(
+        "The header has %(found)s columns; at most %(limit)s can be imported. "
+        "Remove the columns you do not need."
+    ),
+    errors.LINE_TOO_LONG: _(
+        "Line %(line)s is longer than %(limit)s MB: this is not a table of clients or purchases."
+    ),
+    errors.CELL_TOO_LARGE: _("A cell near row %(line)s is larger than %(limit)s KB."),
+    errors.TOO_MANY_ROWS: _(
+        "The file has more than %(limit)s rows: split it into several files and import each."
+    ),
+    errors.UNPACKED_TOO_LARGE: _(
+        "The workbook unpacks to more than %(limit)s MB: save the sheet as CSV, or split it."
+    ),
+    errors.INTERRUPTED: _(
+        "The import stopped %(attempts)s times (its background worker stopped) and was given up. "
+        "Nothing was written. Try again, or ask the administrator to check the worker."
+    ),
+    errors.TIMED_OUT: _(
+        "The import ran longer than %(minutes)s minutes and was stopped. Nothing was written."
+    ),
+    errors.NOT_STARTED: _(
+        "The import did not start within %(minutes)s minutes: no background worker took it. "
+        "Nothing was written. Ask the administrator to check the worker, then try again."
+    ),
+    errors.INTERNAL: _(
+        "The import failed because of an unexpected error. Nothing was written. "
+        "The details are in the server's log."
+    ),
+}
+
+# When the reader cannot say where (a workbook's shared strings are no row).
+REASONS_NOWHERE = {
+    errors.CELL_TOO_LARGE: _("A cell of the workbook is larger than %(limit)s KB."),
 }
 
 REASON_TITLES = {
@@ -70,8 +108,11 @@ FIELD_LABELS = {
 
 
 def reason(code: str, params: dict[str, Any] | None = None) -> str:
-    text = str(REASONS.get(code, code))
     params = dict(params or {})
+    if code in REASONS_NOWHERE and "line" not in params:
+        text = str(REASONS_NOWHERE[code])
+    else:
+        text = str(REASONS.get(code, code))
     if code == errors.MISSING_COLUMNS and isinstance(params.get("columns"), list):
         params["columns"] = ", ".join(str(FIELD_LABELS.get(c, c)) for c in params["columns"])
     try:
