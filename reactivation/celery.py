@@ -21,4 +21,6 @@ app.autodiscover_tasks()
 # from BusinessSettings and starts whatever is due, so changing them needs no restart.
 app.conf.beat_schedule = {
     "nightly-tick": {"task": "reactivation.nightly_tick", "schedule": crontab(minute="*/15")},
+    # Restarts an import whose worker died and fails one past its time limit (docs/import.md).
+    "import-watchdog": {"task": "clients.import_watchdog", "schedule": 60.0},
 }
