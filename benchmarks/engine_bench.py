@@ -68,9 +68,7 @@ def _median(times: list[float]) -> float:
     return round(statistics.median(times), 4)
 
 
-def _rolled_back(
-    action: Callable[[], object], before: Callable[[], object] | None = None
-) -> float:
+def _rolled_back(action: Callable[[], object], before: Callable[[], object] | None = None) -> float:
     """Time ``action`` inside a transaction that is then rolled back (``before`` runs first in
     the same transaction, untimed)."""
     elapsed = 0.0
@@ -222,7 +220,7 @@ def bench_nightly(
     base with ``keep=2`` has the same changing clients as the base itself."""
     from reactivation.models import PipelineRun
     from reactivation.services import pipeline
-    from reactivation.services.gate import measure_yearly_churn
+    from reactivation.services.gate import FIGURES_KEY, measure_value_figures
 
     _reset(args, as_of)
     if after_days is None:
@@ -246,7 +244,7 @@ def bench_nightly(
         as_of=previous,
         defaults={
             "state": "done",
-            "counts": {"yearly_churn": measure_yearly_churn(as_of=previous)},
+            "counts": {FIGURES_KEY: measure_value_figures(as_of=previous)},
         },
     )
     with connection.cursor() as cursor:
@@ -282,7 +280,7 @@ def bench_nightly(
         "clients": clients,
         "as_of": day.isoformat(),
         "due_clients": due,
-        "counts": {k: v for k, v in counts.items() if k != "yearly_churn"},
+        "counts": {k: v for k, v in counts.items() if k != FIGURES_KEY},
         "seconds": run_seconds,
         "baseline": "bare UPDATE of the same due rows",
         "baseline_seconds": bare_seconds,

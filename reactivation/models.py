@@ -402,7 +402,7 @@ class QueueExclusion(models.Model):
         EXCLUDED_CLASS = "excluded_class", _("ABC class kept out of the queue")
         COOLDOWN = "cooldown", _("A case was closed recently (cooldown)")
         OPEN_CASE = "open_case", _("A case is already open")
-        LOW_VALUE = "low_value", _("Potential value below the cost of winning back")
+        LOW_VALUE = "low_value", _("A call is not expected to pay: value x extra return share below its cost")
 
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="exclusions")
     as_of = models.DateField(_("date"))

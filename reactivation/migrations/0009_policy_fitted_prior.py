@@ -1,7 +1,8 @@
 """A one-time buyer's cycle comes from the segment's fitted prior by default (``cycle_prior``),
 the typed default cycle and prior strength stay beside it; a call's assumed extra return share
 (``prior_uplift``) until the control group measures it; the fit of the clients without a segment
-on the default policy; and each case's P(alive) when it opened (the band its outcome counts in).
+on the default policy; each case's P(alive) when it opened (the band its outcome counts in);
+the low-value exclusion says that a call would not pay.
 """
 
 import django.core.validators
@@ -164,6 +165,21 @@ class Migration(migrations.Migration):
                     django.core.validators.MaxValueValidator(1.0),
                 ],
                 verbose_name="assumed extra return share of a call",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="queueexclusion",
+            name="reason",
+            field=models.CharField(
+                choices=[
+                    ("do_not_contact", "Marked do-not-contact"),
+                    ("excluded_class", "ABC class kept out of the queue"),
+                    ("cooldown", "A case was closed recently (cooldown)"),
+                    ("open_case", "A case is already open"),
+                    ("low_value", "A call is not expected to pay: value x extra return share below its cost"),
+                ],
+                max_length=20,
+                verbose_name="reason",
             ),
         ),
     ]

@@ -171,7 +171,7 @@ def nightly_chunk(*, as_of: dt.date) -> int:
     run = PipelineRun.objects.filter(as_of=as_of, state=PipelineRun.State.RUNNING).first()
     if run is None or STEP_RESTATUS in run.steps_done:
         return 0
-    context = gate.gate_context(as_of=as_of, yearly_churn_value=run.counts.get("yearly_churn"))
+    context = gate.gate_context(as_of=as_of, figures=run.counts.get(gate.FIGURES_KEY))
     return restatus_chunks(as_of=as_of, run_id=run.pk, context=context)
 
 
@@ -222,12 +222,12 @@ def nightly_run(
 def _run_steps(run: PipelineRun, *, chunk_size: int, helpers: int, snapshot: bool) -> None:
     as_of = run.as_of
     if STEP_RESTATUS not in run.steps_done:
-        churn = run.counts.get("yearly_churn")
-        if churn is None:
-            churn = gate.yearly_churn(as_of=as_of)
+        figures = run.counts.get(gate.FIGURES_KEY)
+        if figures is None:
+            figures = gate.value_figures(as_of=as_of)
             with transaction.atomic():
-                _add_counts(run.pk, {"yearly_churn": churn})
-        context = gate.gate_context(as_of=as_of, yearly_churn_value=churn)
+                _add_counts(run.pk, {gate.FIGURES_KEY: figures})
+        context = gate.gate_context(as_of=as_of, figures=figures)
         if helpers:
             from reactivation.tasks import nightly_chunk_task
 
@@ -316,7 +316,7 @@ def business_date_due(now: dt.datetime | None = None) -> dt.date:
 
 def weekly_run(*, as_of: dt.date) -> dict:
     """The week's work, on the assignment day after that night's run: ABC classes, the model
-    refits segments asked for, the dashboards' value table, a fresh churn measurement, then the
+    refits segments asked for, the dashboards' value table, a fresh measurement of the value figures (churn, purchases per year), then the
     week's case assignment. Runs once per date (recorded in the ledger row); each part is
     idempotent anyway."""
     from reactivation.services.abc import abc_recompute
@@ -334,7 +334,7 @@ def weekly_run(*, as_of: dt.date) -> dict:
         with transaction.atomic():
             _add_counts(
                 run.pk,
-                {"weekly_done": True, "yearly_churn": gate.measure_yearly_churn(as_of=as_of)},
+                {"weekly_done": True, gate.FIGURES_KEY: gate.measure_value_figures(as_of=as_of)},
             )
     return counts
 
