@@ -48,6 +48,11 @@ INSTALLED_APPS = [
     "reactivation.apps.ReactivationConfig",
     "clients.apps.ClientsConfig",
     "calls.apps.CallsConfig",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "reactivation.api.apps.ApiConfig",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +289,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ClientStatusEnum": "clients.models.Status",
+        "CaseStatusEnum": "reactivation.models.Case.Status",
+        "OfferStatusEnum": "reactivation.models.Offer.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "reactivation.api.schema.add_error_responses",
