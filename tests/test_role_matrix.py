@@ -192,11 +192,21 @@ MATRIX: dict[str, Entry] = {
     "settings_transaction_delete": Entry(
         "/settings/transactions/{transaction}/delete/", get=ADMIN_ONLY, post=ADMIN_ONLY_ACTION
     ),
+    # API keys (a form without its fields is refused; no key has this prefix)
+    "settings_api_keys": Entry(
+        "/settings/api-keys/", get=ADMIN_ONLY, post=_roles(manager=403, owner=403, admin=400)
+    ),
+    "settings_api_key_revoke": Entry(
+        "/settings/api-keys/NOPREFIX/revoke/",
+        get=POST_ONLY,
+        post=_roles(manager=403, owner=403, admin=404),
+    ),
 }
 
 # The Django admin guards its own URLs (staff and model permissions); its index stands for them.
 # Media files are served by the development server only.
-NOT_IN_MATRIX_PREFIXES = ("admin:",)
+# The API answers keys, not sessions: tests/api/ checks each role's key on every operation.
+NOT_IN_MATRIX_PREFIXES = ("admin:", "api:")
 
 
 def _collect(patterns: list, namespace: str = "", prefix: str = "") -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ PAGE_SIZE = 50
 @never_cache  # the page that shows a new key's secret is never kept by a browser or a proxy
 @admin_required
 def settings_api_keys(request: HttpRequest) -> HttpResponse:
-    form = ApiKeyCreateForm(request.POST or None)
+    form = ApiKeyCreateForm(request.POST if request.method == "POST" else None)
     secret, created = None, None
     if request.method == "POST" and form.is_valid():
         try:
