@@ -16,12 +16,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from clients import exporting, selectors
 from clients.forms import DELIMITER_CHOICES, ImportOptionsForm, ImportUploadForm
+from clients.importing import errors as import_errors
 from clients.importing import fields
 from clients.importing.messages import FIELD_LABELS, describe, reason, reason_title
 from clients.importing.rows import COLUMNS
 from clients.models import ImportJob, Segment
 from clients.paginator import paginate
-from clients.services import import_job_queue
+from clients.services import import_job_queue, import_jobs_watch
 from reactivation.models import Case
 from reactivation.roles import admin_required, member_required
 
@@ -61,6 +62,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
     else:
         form = ImportUploadForm()
         status = 200
+    import_jobs_watch()  # a job whose worker died shows as ended or started again, not running
     jobs = paginate(ImportJob.objects.select_related("created_by"), request.GET.get("page"), 20)
     return render(request, "clients/import.html", {"form": form, "jobs": jobs}, status=status)
 
@@ -102,6 +104,26 @@ def _sample_table(job: ImportJob) -> tuple[list[str], list[list[Any]]]:
     return [str(FIELD_LABELS[SAMPLE_FIELDS.get(c, c)]) for c in columns], rows
 
 
+def _column_selects(form: ImportOptionsForm | None) -> tuple[list, list[dict[str, Any]]]:
+    """One select a column, rendered by the page itself: a header may have hundreds of columns,
+    and a form renderer's template for each of them made the page take seconds."""
+    if form is None or not form.headers:
+        return [], []
+    columns = []
+    for bound in form.column_fields():
+        value = bound.value()
+        columns.append(
+            {
+                "name": bound.html_name,
+                "id": bound.auto_id,
+                "label": bound.label,
+                "value": "" if value is None else str(value),
+                "errors": bound.errors,
+            }
+        )
+    return [(str(v), t) for v, t in form.fields["column_0"].choices], columns
+
+
 def _job_context(job: ImportJob, options_form: ImportOptionsForm | None = None) -> dict[str, Any]:
     stage = job.options.get("stage", "preview")
     detected = job.options.get("detected") or {}
@@ -115,7 +137,14 @@ def _job_context(job: ImportJob, options_form: ImportOptionsForm | None = None) 
         )
         options_form = ImportOptionsForm(kind=job.kind, headers=headers, initial=initial)
     sample_header, sample_rows = _sample_table(job)
+    column_choices, column_selects = _column_selects(options_form)
     file_error = job.options.get("file_error")
+    failed = job.state == ImportJob.State.FAILED
+    if file_error:
+        failure = reason(file_error["code"], file_error.get("params"))
+    else:  # a job failed before reasons were stored as codes: its message is all there is
+        failure = job.message if failed and not job.errors else ""
+    internal = bool(file_error) and file_error["code"] == import_errors.INTERNAL
     by_reason = job.options.get("errors_by_reason") or {}
     busy = job.state in (ImportJob.State.QUEUED, ImportJob.State.RUNNING)
     return {
@@ -127,10 +156,13 @@ def _job_context(job: ImportJob, options_form: ImportOptionsForm | None = None) 
         "detected": detected,
         "delimiter_label": _delimiter_label(detected.get("delimiter", "")),
         "options_form": options_form,
+        "column_choices": column_choices,
+        "column_selects": column_selects,
         "sample_header": sample_header,
         "sample_rows": sample_rows,
         "counts": job.counts or {},
-        "file_error": reason(file_error["code"], file_error.get("params")) if file_error else "",
+        "file_error": failure,
+        "failure_detail": job.message if internal else "",
         "errors": [{**e, "text": describe(e)} for e in job.errors],
         "more_errors": max(0, sum(by_reason.values()) - len(job.errors)),
         "by_reason": sorted(
@@ -146,6 +178,9 @@ def _job_context(job: ImportJob, options_form: ImportOptionsForm | None = None) 
 def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
     """A job's preview, progress or result; htmx polls the ``status`` partial while it runs."""
     job = _job(job_id)
+    if job.state in (ImportJob.State.QUEUED, ImportJob.State.RUNNING):
+        if import_jobs_watch(job_ids=[job.pk]):  # its worker died: restarted, or failed
+            job.refresh_from_db()
     template = "clients/import_job.html#status" if request.htmx else "clients/import_job.html"
     return render(request, template, _job_context(job))
 
