@@ -10,7 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import Call, Reason
-from calls.services import ERR_CALL_BACK_DATE, ERR_NEXT_CALL_PAST, CallInput
+from calls.services import (
+    ERR_CALL_BACK_DATE,
+    ERR_NEXT_CALL_PAST,
+    ERR_TIME_NEEDS_DATE,
+    PROMISED,
+    CallInput,
+)
 from reactivation.form_fields import ModelChoiceField
 from reactivation.models import Case, OfferTemplate
 from reactivation.roles import Role
@@ -27,6 +33,13 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class CallForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("Outcome"), choices=Call.Outcome.choices, widget=forms.RadioSelect
@@ -41,14 +54,21 @@ class CallForm(forms.Form):
     next_call_on = forms.DateField(
         label=_("Next call on"), required=False, widget=DateInput(attrs={"data-hotkey": "d"})
     )
+    next_call_time = forms.TimeField(
+        label=_("at (optional)"),
+        required=False,
+        input_formats=["%H:%M", "%H:%M:%S"],
+        widget=TimeInput(),
+    )
+    # No "won back" here: a client is won back by a purchase, which closes the case itself.
     close_as = forms.ChoiceField(
-        label=_("Close the case"),
+        label=_("Result"),
         required=False,
         widget=forms.Select(attrs={"data-hotkey": "w"}),
         choices=[
             ("", _("Keep open")),
+            (PROMISED, _("Promised to buy (stays open until the purchase)")),
             (Case.Status.DECLINED, _("Close: declined")),
-            (Case.Status.WON_BACK, _("Close: won back")),
         ],
     )
     notes = forms.CharField(
@@ -68,6 +88,8 @@ class CallForm(forms.Form):
         data = super().clean()
         if data.get("outcome") == Call.Outcome.CALL_BACK and not data.get("next_call_on"):
             self.add_error("next_call_on", ERR_CALL_BACK_DATE)
+        if data.get("next_call_time") and not data.get("next_call_on"):
+            self.add_error("next_call_time", ERR_TIME_NEEDS_DATE)
         return data
 
     def answers(self) -> dict[str, str]:
@@ -84,6 +106,7 @@ class CallForm(forms.Form):
             reason=data.get("reason"),
             notes=data.get("notes") or "",
             next_call_on=data.get("next_call_on"),
+            next_call_time=data.get("next_call_time"),
             answers=self.answers(),
             close_as=data.get("close_as") or "",
         )
@@ -99,10 +122,8 @@ class OfferIssueForm(forms.Form):
 
 
 class CaseCloseForm(forms.Form):
-    status = forms.ChoiceField(
-        label=_("Close as"),
-        choices=[(Case.Status.DECLINED, _("Declined")), (Case.Status.WON_BACK, _("Won back"))],
-    )
+    # Declined only: a case is won back by the client's purchase, never by hand.
+    status = forms.ChoiceField(label=_("Close as"), choices=[(Case.Status.DECLINED, _("Declined"))])
     note = forms.CharField(label=_("Note"), required=False, max_length=1000)
 
 

@@ -1,8 +1,10 @@
 """Call scripts as plain data: placeholder rendering, branching and validation. No Django here.
 
-A script is a list of steps ``{"key", "title", "text", "choices": [{"label", "next"}]}``. A
-choice's ``next`` names the step it leads to; an empty ``next`` ends the script, and a choice
-without a ``next`` key goes on to the following step in the list.
+A script is a list of steps ``{"key", "title", "text", "choices": [{"label", "next",
+"reason"}]}``. A choice's ``next`` names the step it leads to; an empty ``next`` ends the
+script, and a choice without a ``next`` key goes on to the following step in the list. A
+choice's ``reason`` (optional) is the code of the reason for leaving that the answer names
+(«Дорого»: ``price``): choosing it fills the call's reason.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 PLACEHOLDERS = (
+    "greeting",
+    "contact_name",
     "client_name",
     "days_since_last_purchase",
     "last_purchase_on",
@@ -36,6 +40,7 @@ ERR_CHOICES_NOT_LIST = "The choices of step “{key}” must be a list."
 ERR_CHOICE_NO_LABEL = "A choice of step “{key}” has no label."
 ERR_UNKNOWN_NEXT = "A choice of step “{key}” leads to an unknown step “{next}”."
 ERR_UNKNOWN_PLACEHOLDER = "Step “{key}” uses an unknown placeholder {{{name}}}."
+ERR_CHOICE_REASON = "A choice of step “{key}” names a reason that is not a code."
 
 
 def render_text(text: str, values: Mapping[str, Any], *, escape: bool = True) -> str:
@@ -115,10 +120,47 @@ def clean_answers(steps: list[dict], answers: Mapping[str, Any]) -> dict[str, st
     return cleaned
 
 
+def reason_from_answers(steps: list[dict], answers: Mapping[str, str]) -> str | None:
+    """The reason code named by the answers along the call's path (``walk``): the last
+    answered choice on the path that names one, or None."""
+    positions = step_index(steps)
+    found = None
+    for key in walk(steps, answers):
+        label = answers.get(key)
+        for choice in steps[positions[key]].get("choices") or []:
+            if choice.get("label") == label and isinstance(choice.get("reason"), str):
+                found = choice["reason"] or found
+    return found
+
+
+# A client's name that is an organisation's: a legal form (ООО «Ромашка», ИП Иванов, Acme LLC)
+# or a name in quotes. Such a name is not a person to greet.
+ORGANISATION_RE = re.compile(
+    r"(^|[\s\"«(])(ООО|ОАО|ЗАО|ПАО|НАО|АО|ИП|НКО|АНО|ГУП|МУП|ФГУП|ТОО|LLC|LLP|Ltd|Inc|GmbH|Corp|PLC)"
+    r"(?=$|[\s\".,»)])|[«»\"]",
+    re.IGNORECASE,
+)
+
+
+def is_organisation_name(name: str) -> bool:
+    return bool(ORGANISATION_RE.search(name or ""))
+
+
+def greeting(*, hello: str, hello_name: str, contact_name: str, client_name: str) -> str:
+    """The greeting a call opens with: by the contact person's name where the client has
+    one, else by the client's name where it is a person's, else the neutral ``hello`` (no
+    «Здравствуйте, ООО «Северстрой»!»). ``hello_name`` holds ``{name}``."""
+    name = (contact_name or "").strip()
+    if not name and not is_organisation_name(client_name):
+        name = (client_name or "").strip()
+    return hello_name.replace("{name}", name) if name else hello
+
+
 @dataclass(frozen=True)
 class RenderedChoice:
     label: str
     next: str | None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,7 +178,9 @@ def render_steps(steps: list[dict], values: Mapping[str, Any]) -> list[RenderedS
     for number, step in enumerate(steps, start=1):
         choices = tuple(
             RenderedChoice(
-                label=str(choice.get("label", "")), next=next_step_key(steps, step["key"], i)
+                label=str(choice.get("label", "")),
+                next=next_step_key(steps, step["key"], i),
+                reason=str(choice.get("reason") or ""),
             )
             for i, choice in enumerate(step.get("choices") or [])
         )
@@ -195,6 +239,8 @@ def validate_steps(steps: Any) -> list[str]:
             if not isinstance(choice, dict) or not choice.get("label"):
                 errors.append(ERR_CHOICE_NO_LABEL.format(key=key))
                 continue
+            if "reason" in choice and not isinstance(choice["reason"], str):
+                errors.append(ERR_CHOICE_REASON.format(key=key))
             target = choice.get("next")
             if target and target not in known:
                 errors.append(ERR_UNKNOWN_NEXT.format(key=key, next=target))

@@ -31,7 +31,7 @@ SCRIPT_RU = [
     {
         "key": "greet",
         "title": "Приветствие",
-        "text": "Здравствуйте, {client_name}! Меня зовут {manager_name}, компания {company}. "
+        "text": "{greeting} Меня зовут {manager_name}, компания {company}. "
         "Удобно говорить пару минут?",
         "choices": [
             {"label": "Да, удобно", "next": "noticed"},
@@ -52,11 +52,11 @@ SCRIPT_RU = [
         "text": "Подскажите, пожалуйста, почему вы перестали у нас покупать? Может быть, "
         "что-то пошло не так?",
         "choices": [
-            {"label": "Нет потребности", "next": "listen"},
-            {"label": "Покупает у конкурента", "next": "listen"},
-            {"label": "Недоволен качеством или сервисом", "next": "listen"},
-            {"label": "Дорого", "next": "listen"},
-            {"label": "Другое", "next": "listen"},
+            {"label": "Нет потребности", "next": "listen", "reason": "no_need"},
+            {"label": "Покупает у конкурента", "next": "listen", "reason": "competitor"},
+            {"label": "Недоволен качеством или сервисом", "next": "listen", "reason": "quality"},
+            {"label": "Дорого", "next": "listen", "reason": "price"},
+            {"label": "Другое", "next": "listen", "reason": "other"},
         ],
     },
     {
@@ -72,7 +72,7 @@ SCRIPT_RU = [
     {
         "key": "offer",
         "title": "Предложение",
-        "text": "{client_name}, специально для вас у нас есть персональное предложение. "
+        "text": "Специально для вас у нас есть персональное предложение. "
         "Назовите код при заказе — он действует ограниченное время. Оформим заказ?",
         "choices": [
             {"label": "Да, оформит заказ", "next": "goodbye"},
@@ -82,7 +82,7 @@ SCRIPT_RU = [
     {
         "key": "goodbye",
         "title": "Завершение",
-        "text": "Спасибо, что уделили время, {client_name}! Если появятся вопросы — звоните, "
+        "text": "Спасибо, что уделили время! Если появятся вопросы — звоните, "
         "{company} всегда на связи.",
         "choices": [],
     },
@@ -92,7 +92,7 @@ SCRIPT_EN = [
     {
         "key": "greet",
         "title": "Greeting",
-        "text": "Hello, {client_name}! This is {manager_name} from {company}. "
+        "text": "{greeting} This is {manager_name} from {company}. "
         "Do you have a couple of minutes?",
         "choices": [
             {"label": "Yes", "next": "noticed"},
@@ -112,11 +112,11 @@ SCRIPT_EN = [
         "title": "Why",
         "text": "May I ask why you stopped buying from us? Did something go wrong?",
         "choices": [
-            {"label": "No need at the moment", "next": "listen"},
-            {"label": "Buys from a competitor", "next": "listen"},
-            {"label": "Unhappy with quality or service", "next": "listen"},
-            {"label": "Too expensive", "next": "listen"},
-            {"label": "Something else", "next": "listen"},
+            {"label": "No need at the moment", "next": "listen", "reason": "no_need"},
+            {"label": "Buys from a competitor", "next": "listen", "reason": "competitor"},
+            {"label": "Unhappy with quality or service", "next": "listen", "reason": "quality"},
+            {"label": "Too expensive", "next": "listen", "reason": "price"},
+            {"label": "Something else", "next": "listen", "reason": "other"},
         ],
     },
     {
@@ -132,7 +132,7 @@ SCRIPT_EN = [
     {
         "key": "offer",
         "title": "Offer",
-        "text": "{client_name}, we have a personal offer for you. Just quote the code when you "
+        "text": "We have a personal offer for you. Just quote the code when you "
         "order — it is valid for a limited time. Shall we place an order?",
         "choices": [
             {"label": "Yes, will order", "next": "goodbye"},
@@ -142,8 +142,7 @@ SCRIPT_EN = [
     {
         "key": "goodbye",
         "title": "Goodbye",
-        "text": "Thank you for your time, {client_name}! If anything comes up, {company} is "
-        "always here for you.",
+        "text": "Thank you for your time! If anything comes up, {company} is always here for you.",
         "choices": [],
     },
 ]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import Call, Reason, ScriptVersion
-from calls.scripts import clean_answers
+from calls.scripts import clean_answers, reason_from_answers
 from clients.models import Client
 from reactivation.models import Case, Offer
 from reactivation.policies import policy_for
@@ -24,10 +24,19 @@ ERR_NOT_ASSIGNED = _("Take this case from the pool before calling.")
 ERR_CALL_BACK_DATE = _("Choose the date to call back.")
 ERR_NEXT_CALL_PAST = _("The next call date cannot be in the past.")
 ERR_CLOSE_NEEDS_REACHED = _("A case can be closed from a call only when the client was reached.")
+ERR_PROMISE_NEEDS_REACHED = _("A promise to buy can be recorded only when the client was reached.")
+ERR_WIN_NEEDS_PURCHASE = _(
+    "A case is won back only by a purchase: record a promise to buy, and the purchase closes the case."
+)
+ERR_TIME_NEEDS_DATE = _("Choose the date of the call-back first; the time is optional.")
 
 # Outcomes that did not reach the client: each one is an attempt counted against the cap.
 UNANSWERED = {Call.Outcome.NO_ANSWER, Call.Outcome.BUSY, Call.Outcome.WRONG_NUMBER}
-CLOSE_CHOICES = {Case.Status.DECLINED, Case.Status.WON_BACK}
+# What a reached call may end with besides keeping the case open: closing it as declined, or a
+# promise to buy (the case stays open until the purchase, or until its lifetime ends). Never a
+# win: only a purchase wins a client back (``case_win_back_on_purchase``).
+PROMISED = "promised"
+CLOSE_CHOICES = {Case.Status.DECLINED}
 
 
 class CallError(Exception):
@@ -45,6 +54,7 @@ class CallInput:
     next_call_on: dt.date | None = None
     answers: dict[str, str] | None = None
     close_as: str = ""
+    next_call_time: dt.time | None = None
 
 
 @transaction.atomic
@@ -68,8 +78,10 @@ def call_record(
        - do not call: the case closes as declined and the client is marked do-not-contact;
        - no answer, busy, wrong number: one more attempt; at the policy's attempt cap the case
          closes as unreachable, otherwise it comes back on the date given (default: tomorrow);
-       - reached: the case stays open until the date given, or closes as declined or won back
-         when the manager says so.
+       - reached: the case stays open until the date given, or closes as declined when the
+         manager says so; a promise to buy keeps it open (only a purchase wins it back).
+    5. No reason given, but an answer of the script names one (a choice with a ``reason``):
+       that reason is recorded, so the manager does not enter it twice.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -84,12 +96,26 @@ def call_record(
         raise CallError(ERR_CALL_BACK_DATE, field="next_call_on")
     if data.next_call_on is not None and data.next_call_on < today:
         raise CallError(ERR_NEXT_CALL_PAST, field="next_call_on")
-    if data.close_as and (
-        data.close_as not in CLOSE_CHOICES or data.outcome != Call.Outcome.REACHED
+    if data.next_call_time is not None and data.next_call_on is None:
+        raise CallError(ERR_TIME_NEEDS_DATE, field="next_call_time")
+    if data.close_as == Case.Status.WON_BACK:
+        raise CallError(ERR_WIN_NEEDS_PURCHASE, field="close_as")
+    if data.close_as == PROMISED and data.outcome != Call.Outcome.REACHED:
+        raise CallError(ERR_PROMISE_NEEDS_REACHED, field="close_as")
+    if (
+        data.close_as
+        and data.close_as != PROMISED
+        and (data.close_as not in CLOSE_CHOICES or data.outcome != Call.Outcome.REACHED)
     ):
         raise CallError(ERR_CLOSE_NEEDS_REACHED, field="close_as")
 
     steps = script_version.steps if script_version else []
+    answers = clean_answers(steps, data.answers or {})
+    reason = data.reason
+    if reason is None:
+        code = reason_from_answers(steps, answers)
+        reason = Reason.objects.filter(code=code, active=True).first() if code else None
+    promised = data.close_as == PROMISED
     call = Call.objects.create(
         case=case,
         client=case.client,
@@ -97,16 +123,18 @@ def call_record(
         script_version=script_version,
         called_at=now,
         outcome=data.outcome,
-        reason=data.reason,
-        answers=clean_answers(steps, data.answers or {}),
+        reason=reason,
+        answers=answers,
         notes=data.notes,
         next_call_on=data.next_call_on,
+        next_call_time=data.next_call_time if data.next_call_on else None,
+        promised_to_buy=promised,
     )
 
     case.last_call_at = now
     fields = ["last_call_at", "next_call_on", "attempts", "status", "closed_on", "updated_at"]
-    if data.reason is not None and _is_latest_reason(call):
-        case.last_reason = data.reason
+    if reason is not None and _is_latest_reason(call):
+        case.last_reason = reason
         fields.append("last_reason")
     close_on = max(today, case.opened_on)
     if data.outcome == Call.Outcome.DO_NOT_CALL:
@@ -118,13 +146,8 @@ def call_record(
             case.status, case.closed_on, case.next_call_on = Case.Status.UNREACHABLE, close_on, None
         else:
             case.next_call_on = data.next_call_on or today + dt.timedelta(days=1)
-    elif data.close_as:
+    elif data.close_as and not promised:
         case.status, case.closed_on, case.next_call_on = data.close_as, close_on, None
-        if data.close_as == Case.Status.WON_BACK:
-            case.credited_manager = manager
-            case.credited_script_version = script_version
-            case.credited_reason = data.reason
-            fields += ["credited_manager", "credited_script_version", "credited_reason"]
     else:
         case.next_call_on = data.next_call_on
     case.save(update_fields=fields)

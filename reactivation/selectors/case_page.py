@@ -10,12 +10,13 @@ from django.conf import settings as django_settings
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from calls.models import Call, Script, ScriptVersion
-from calls.scripts import RenderedStep, render_steps
+from calls.models import Call, Reason, Script, ScriptVersion
+from calls.scripts import RenderedStep, greeting, render_steps
 from clients.models import Client, Transaction
 from reactivation.models import BusinessSettings, Case, Offer, OfferTemplate, Policy
 from reactivation.policies import policy_for_segments
@@ -29,12 +30,20 @@ def _pick_script(
     segment_id: int | None, language: str, script_id: int | None
 ) -> tuple[list[Script], Script | None]:
     """The active scripts a manager may pick from, and the one to use: the requested one, else
-    the segment's own, else a default (no segment) one in the page's language."""
+    the segment's own, else a default (no segment) one in the page's language.
+
+    The picker offers the scripts in the page's language (and those of no language): a
+    Russian page does not offer the English script. Only where none is in that language are
+    all offered."""
     scripts = list(
         Script.objects.filter(active=True)
         .filter(Q(segment_id=segment_id) | Q(segment__isnull=True))
         .order_by("name", "id")
     )
+    base = (language or "").split("-")[0]
+    in_language = [s for s in scripts if s.language in (base, "")]
+    if in_language:
+        scripts = in_language
     chosen = next((s for s in scripts if s.pk == script_id), None)
     if chosen is None:
         ranked = sorted(
@@ -50,10 +59,25 @@ def _pick_script(
     return scripts, chosen
 
 
-def script_values(*, client: Client, manager: Any, company: str, today: dt.date) -> dict[str, Any]:
+def script_values(
+    *, client: Client, manager: Any, company: str, today: dt.date, language: str = ""
+) -> dict[str, Any]:
+    """The placeholders' values for one client. ``{greeting}`` greets the contact person, or
+    the client by name where that is a person's, else neutrally, in the script's language."""
     days = client.days_since_last_purchase(today)
+    contact = str(getattr(client, "contact_name", "") or "")
+    client_name = client.name or client.external_id
+    with translation.override(language or translation.get_language()):
+        hello = greeting(
+            hello=gettext("Hello!"),
+            hello_name=gettext("Hello, {name}!"),
+            contact_name=contact,
+            client_name=client_name,
+        )
     return {
-        "client_name": client.name or client.external_id,
+        "greeting": hello,
+        "contact_name": contact,
+        "client_name": client_name,
         "days_since_last_purchase": "—" if days is None else days,
         "last_purchase_on": date_format(client.last_purchase_on, "SHORT_DATE_FORMAT")
         if client.last_purchase_on
@@ -77,6 +101,8 @@ class CasePage:
     script: Script | None
     version: ScriptVersion | None
     steps: list[RenderedStep]
+    # The id of each active reason by its code: a script answer that names a reason fills it.
+    reason_ids: dict[str, int]
     templates: list[OfferTemplate]
     p_alive: float | None
     days_since: int | None
@@ -162,6 +188,8 @@ def case_page(
             "called_at",
             "outcome",
             "next_call_on",
+            "next_call_time",
+            "promised_to_buy",
             "notes",
             "answers",
             "manager",
@@ -182,8 +210,20 @@ def case_page(
     if script is not None:
         version = ScriptVersion.objects.filter(script=script).order_by("-number").first()
     manager = case.assigned_to or user
-    values = script_values(client=client, manager=manager, company=company, today=today)
+    values = script_values(
+        client=client,
+        manager=manager,
+        company=company,
+        today=today,
+        language=(script.language if script else "") or language,
+    )
     steps = render_steps(version.steps if version else [], values)
+    named = {choice.reason for step in steps for choice in step.choices if choice.reason}
+    reason_ids = (
+        dict(Reason.objects.filter(active=True, code__in=named).values_list("code", "pk"))
+        if named
+        else {}
+    )
     templates = list(OfferTemplate.objects.filter(active=True))
     p_alive = p_alive_for([client], today)[client.pk]
     return CasePage(
@@ -199,6 +239,7 @@ def case_page(
         script=script,
         version=version,
         steps=steps,
+        reason_ids=reason_ids,
         templates=templates,
         p_alive=p_alive,
         days_since=client.days_since_last_purchase(today),

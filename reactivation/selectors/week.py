@@ -18,8 +18,10 @@ from django.db.models import (
     BooleanField,
     F,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -54,26 +56,62 @@ def week_start(today: dt.date, weekday: int | None = None) -> dt.date:
 
 
 def _bucket(today: dt.date, start: dt.date) -> CaseWhen:
-    """Call-backs due today first, then overdue (a missed call-back, or a case carried over
-    from an earlier week), then this week's cases, then call-backs on a later day."""
+    """The week's rule of what is due, as one expression (``_bucket_parts`` is the same rule as
+    the parts a page reads):
+
+    - a call-back today: due today;
+    - a call-back on an earlier day: overdue (every call sets the next call date again, so a
+      date that has passed was not called since);
+    - a call-back on a later day: later, never overdue, however the case came to the week;
+    - no call-back, assigned before this plan week began and not called since it was assigned:
+      overdue (carried over, never worked);
+    - the rest (this week's new cases, and carried-over ones called since they were assigned):
+      this week.
+    """
     return CaseWhen(
         When(next_call_on=today, then=Value(DUE_TODAY)),
         When(next_call_on__lt=today, then=Value(OVERDUE)),
         When(next_call_on__gt=today, then=Value(LATER)),
-        When(assigned_on__lt=start, then=Value(OVERDUE)),
+        When(
+            Q(assigned_on__lt=start)
+            & (Q(last_call_at__isnull=True) | Q(last_call_at__lt=F("assigned_on"))),
+            then=Value(OVERDUE),
+        ),
         default=Value(THIS_WEEK),
         output_field=IntegerField(),
     )
 
 
-QUEUE_ORDER = ("bucket", "abc_order", "-priority", "-potential_value", "id")
+def call_back_time() -> Subquery:
+    """The time of day of a case's call-back: the one its latest call named with the date the
+    case now waits for (a call-back takes a date and, optionally, a time)."""
+    return Subquery(
+        Call.objects.filter(case_id=OuterRef("pk"), next_call_on=OuterRef("next_call_on"))
+        .order_by("-called_at", "-id")
+        .values("next_call_time")[:1]
+    )
+
+
+# Call-backs come by their date and time (a time first, then the rest of that day), the other
+# cases of a bucket after them, each group by ABC class, priority and value.
+QUEUE_ORDER = (
+    F("bucket").asc(),
+    F("next_call_on").asc(nulls_last=True),
+    F("call_back_time").asc(nulls_last=True),
+    F("abc_order").asc(),
+    F("priority").desc(),
+    F("potential_value").desc(),
+    F("id").asc(),
+)
 
 
 def _ordered(queryset: QuerySet[Case], today: dt.date, start: dt.date) -> QuerySet[Case]:
     """The week in queue order, as one ORDER BY: the definition of the order. Pages read it
     part by part (``_week_ids``); this form is kept for small reads and for the tests."""
     return queryset.annotate(
-        bucket=_bucket(today, start), abc_order=abc_order_expression()
+        bucket=_bucket(today, start),
+        abc_order=abc_order_expression(),
+        call_back_time=call_back_time(),
     ).order_by(*QUEUE_ORDER)
 
 
@@ -83,14 +121,20 @@ def _case_column(name: str, connection: Any) -> str:
     return f"{quote(Case._meta.db_table)}.{quote(Case._meta.get_field(name).column)}"
 
 
+# How a part of the week is read: in the order inside a bucket; call-backs by date and time
+# first; or in the order of ``case_week_dates`` (both dates null, then the queue order).
+IN_QUEUE_ORDER, BY_CALL_BACK, IN_DATE_ORDER = "queue", "call_back", "dates"
+
+
 def _bucket_parts(
     today: dt.date, start: dt.date, connection: Any
-) -> list[tuple[int, str, list[Any], bool]]:
+) -> list[tuple[int, str, list[Any], str]]:
     """The rows of each bucket as plain conditions on the case table, the same rule as
-    ``_bucket``: (bucket, SQL condition, its parameters, read in date order). Each condition is
-    an equality or a range on ``next_call_on``, or its absence and a range on ``assigned_on``:
-    the leading columns of the index ``case_week_dates``. They are written as SQL, not
-    compiled from ``Q`` objects: compiling six conditions on every page cost more than
+    ``_bucket``: (bucket, SQL condition, its parameters, how the part is read). Each condition
+    is an equality or a range on ``next_call_on``, or its absence and a range on
+    ``assigned_on``: the leading columns of the index ``case_week_dates``; a carried-over case
+    is split again by whether it was called since it was assigned. They are written as SQL,
+    not compiled from ``Q`` objects: compiling the conditions on every page cost more than
     running them.
 
     Assigned cases without an assignment date (set by hand, or old data) are read in that
@@ -98,18 +142,24 @@ def _bucket_parts(
     planner counts every pool case as having no assignment date, so it would expect many
     such rows and walk ``case_week_order`` through the whole week to find none.
     """
-    call_back, assigned = (
-        _case_column(name, connection) for name in ("next_call_on", "assigned_on")
+    call_back, assigned, called = (
+        _case_column(name, connection) for name in ("next_call_on", "assigned_on", "last_call_at")
     )
     on_today, on_start = (connection.ops.adapt_datefield_value(day) for day in (today, start))
     no_call_back = f"{call_back} IS NULL"
+    # A timestamp against a date: PostgreSQL reads the date as its midnight (the connection's
+    # timezone, UTC), SQLite compares the stored UTC text, which orders the same way.
+    not_called_since = f"({called} IS NULL OR {called} < {assigned})"
+    called_since = f"{called} >= {assigned}"
+    carried = f"{no_call_back} AND {assigned} < %s"
     return [
-        (DUE_TODAY, f"{call_back} = %s", [on_today], False),
-        (OVERDUE, f"{call_back} < %s", [on_today], False),
-        (OVERDUE, f"{no_call_back} AND {assigned} < %s", [on_start], False),
-        (THIS_WEEK, f"{no_call_back} AND {assigned} >= %s", [on_start], False),
-        (THIS_WEEK, f"{no_call_back} AND {assigned} IS NULL", [], True),
-        (LATER, f"{call_back} > %s", [on_today], False),
+        (DUE_TODAY, f"{call_back} = %s", [on_today], BY_CALL_BACK),
+        (OVERDUE, f"{call_back} < %s", [on_today], BY_CALL_BACK),
+        (OVERDUE, f"{carried} AND {not_called_since}", [on_start], IN_QUEUE_ORDER),
+        (THIS_WEEK, f"{carried} AND {called_since}", [on_start], IN_QUEUE_ORDER),
+        (THIS_WEEK, f"{no_call_back} AND {assigned} >= %s", [on_start], IN_QUEUE_ORDER),
+        (THIS_WEEK, f"{no_call_back} AND {assigned} IS NULL", [], IN_DATE_ORDER),
+        (LATER, f"{call_back} > %s", [on_today], BY_CALL_BACK),
     ]
 
 
@@ -136,7 +186,9 @@ def _week_sql(
     buckets: tuple[int, ...] = (DUE_TODAY, OVERDUE, THIS_WEEK, LATER),
 ) -> tuple[str, list[Any]]:
     """SQL (and its parameters) of rows ``offset`` to ``offset + limit`` of ``queryset`` in
-    queue order: (w_id, w_bucket, w_abc, w_priority, w_value), sorted by ``WEEK_SQL_ORDER``.
+    queue order: (w_id, w_bucket, w_abc, w_priority, w_value, w_due, w_time), sorted by
+    ``WEEK_SQL_ORDER``: call-backs by their date and time (a call-back with a time before one
+    without on the same day), the other cases of a bucket after them.
 
     The order starts with the bucket, which depends on today's date, so no index holds it
     and one ORDER BY would sort every case of the week. Instead each part of each bucket (and
@@ -158,9 +210,11 @@ def _week_sql(
             w_abc=abc_order_expression(),
             w_priority=F("priority"),
             w_value=F("potential_value"),
+            w_due=F("next_call_on"),
+            w_time=call_back_time(),
         )
         .order_by("w_abc", "-w_priority", "-w_value", "w_id")
-        .values_list("w_id", "w_abc", "w_priority", "w_value")[: offset + limit]
+        .values_list("w_id", "w_abc", "w_priority", "w_value", "w_due", "w_time")[: offset + limit]
     )
     sql, template_params = template.query.sql_with_params()
     # Django escapes a literal % as %%, so every lone %s is a parameter, in order.
@@ -172,26 +226,31 @@ def _week_sql(
         f"{_case_column(name, connection)} ASC" for name in ("next_call_on", "assigned_on")
     )
     at = after.rindex(" ORDER BY ") + len(" ORDER BY ")
-    after_in_date_order = f"{after[:at]}{dates}, {after[at:]}"
+    # Call-backs by their date, then their time (5 and 6: w_due and w_time), then as the rest.
+    tails = {
+        IN_QUEUE_ORDER: after,
+        IN_DATE_ORDER: f"{after[:at]}{dates}, {after[at:]}",
+        BY_CALL_BACK: f"{after[:at]}5 ASC, 6 ASC NULLS LAST, {after[at:]}",
+    }
     status_column = _case_column("status", connection)
     parts = _bucket_parts(order.today, order.start, connection)
     selects: list[str] = []
     params: list[Any] = []
     for status in order.statuses or (None,):
-        for bucket, condition, where_params, in_date_order in parts:
+        for bucket, condition, where_params, read_as in parts:
             if bucket not in buckets:
                 continue
             where = f"({condition})"
             if status is not None:
                 where = f"({condition} AND {status_column} = %s)"
                 where_params = [*where_params, status]
-            tail = after_in_date_order if in_date_order else after
+            tail = tails[read_as]
             # Only compiled SQL and an integer are spliced in; values are parameters.
             part = f"SELECT {int(bucket)} AS w_bucket, p.* FROM ({before}{where}{tail}) p"  # noqa: S608
             selects.append(part)
             params += [*template_params[:slot], *where_params, *template_params[slot + 1 :]]
     sql = (
-        "SELECT u.w_id, u.w_bucket, u.w_abc, u.w_priority, u.w_value "  # noqa: S608
+        "SELECT u.w_id, u.w_bucket, u.w_abc, u.w_priority, u.w_value, u.w_due, u.w_time "  # noqa: S608
         f"FROM ({' UNION ALL '.join(selects)}) u "
         f"ORDER BY {WEEK_SQL_ORDER.format(alias='u')} LIMIT %s OFFSET %s"
     )
@@ -200,7 +259,8 @@ def _week_sql(
 
 # The queue order of the rows ``_week_sql`` reads, for a query on them (``alias`` names them).
 WEEK_SQL_ORDER = (
-    "{alias}.w_bucket, {alias}.w_abc, {alias}.w_priority DESC, {alias}.w_value DESC, {alias}.w_id"
+    "{alias}.w_bucket, {alias}.w_due ASC NULLS LAST, {alias}.w_time ASC NULLS LAST, "
+    "{alias}.w_abc, {alias}.w_priority DESC, {alias}.w_value DESC, {alias}.w_id"
 )
 
 
@@ -321,6 +381,7 @@ class WeekRow:
 
     pk: int
     bucket: int
+    next_call_time: dt.time | None
     status: str
     closed_on: dt.date | None
     next_call_on: dt.date | None
@@ -341,7 +402,8 @@ class WeekRow:
         return case_status_label(self.status)
 
 
-# The columns of a row after its id and bucket: (model, field), in ``WeekRow``'s order.
+# The columns of a row after its id, bucket and call-back time: (model, field), in
+# ``WeekRow``'s order.
 _ROW_COLUMNS = (
     ("c", Case, "status"),
     ("c", Case, "closed_on"),
@@ -380,7 +442,7 @@ def page_of_week(listing: Listing, page_number: Any, page_size: int) -> Page:
     # The count is the first table, so that a page past the end still reads one row (with no
     # case): the total. Only compiled SQL and quoted names are spliced in.
     sql = (
-        f"SELECT n.total, w.w_id, w.w_bucket, {columns} "  # noqa: S608
+        f"SELECT n.total, w.w_id, w.w_bucket, w.w_time, {columns} "  # noqa: S608
         f"FROM (SELECT COUNT(*) AS total FROM ({count_sql}) capped) n "
         f"LEFT JOIN ({week_sql}) w ON 1 = 1 "
         f"LEFT JOIN {tables['c']} c ON c.id = w.w_id "
@@ -394,11 +456,13 @@ def page_of_week(listing: Listing, page_number: Any, page_size: int) -> Page:
         found = cursor.fetchall()
     counted = found[0][0]
     # SQLite hands back dates and decimals as text and numbers: each field reads its own.
+    time_field = Call._meta.get_field("next_call_time")
     rows = [
         WeekRow(
             row[1],
             row[2],
-            *(field.to_python(value) for field, value in zip(fields, row[3:], strict=True)),
+            time_field.to_python(row[3]),
+            *(field.to_python(value) for field, value in zip(fields, row[4:], strict=True)),
         )
         for row in found
         if row[1] is not None

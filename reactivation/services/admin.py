@@ -173,13 +173,20 @@ def user_update(*, user: Any, data: UserInput, acting_user: Any, hand_over_to: A
 
 @transaction.atomic
 def manager_hand_over(*, manager: Any, to: Any | None, acting_user: Any) -> int:
-    """Hand a leaving manager's open cases to ``to`` (None: the unassigned pool).
+    """Hand a leaving manager's open cases to ``to`` (None: the unassigned pool); the clients
+    of those cases go with them (to ``to``, or to no manager, so that a colleague can claim
+    them from the pool).
 
     The case services move the cases with one UPDATE and write their history rows, so the
     audit shows each case's assignment before and after, and who did it. Returns how many
     cases moved.
     """
-    from reactivation.services.cases import CaseError, cases_reassign, manager_release_cases
+    from reactivation.services.cases import (
+        CaseError,
+        cases_reassign,
+        manager_hand_over_clients,
+        manager_release_cases,
+    )
 
     ids = list(
         Case.objects.filter(assigned_to=manager, status=Case.Status.OPEN).values_list(
@@ -195,6 +202,9 @@ def manager_hand_over(*, manager: Any, to: Any | None, acting_user: Any) -> int:
             )
         except CaseError as error:
             raise ValidationError(error.message) from error
+        manager_hand_over_clients(
+            case_ids=ids, manager=manager, to=to, actor=acting_user, reason=str(REASON_HANDED_OVER)
+        )
     else:
         moved = manager_release_cases(
             manager=manager, actor=acting_user, reason=str(REASON_HANDED_OVER)

@@ -25,7 +25,10 @@ ERR_ALREADY_CLAIMED = _("Another manager has just taken this case.")
 ERR_CASE_CLOSED = _("This case is already closed.")
 ERR_CONTROL_CASE = _("Control-group cases are not called.")
 ERR_NOT_A_MANAGER = _("Cases can only be given to an active manager.")
-ERR_CLOSE_STATUS = _("A case can be closed by hand only as declined or won back.")
+ERR_CLOSE_STATUS = _("A case can be closed by hand only as declined.")
+ERR_WIN_NEEDS_PURCHASE = _(
+    "A case is won back only by a purchase: the client's next purchase closes it as won back."
+)
 ERR_NOTHING_SELECTED = _("Select at least one case.")
 
 
@@ -137,17 +140,70 @@ def cases_reassign(
         assigned_to=manager, assigned_on=(today or timezone.localdate()) if manager else None
     )
     _record_assignment(moved_ids, user=actor, reason=reason)
+    if manager is None:
+        # Back to the pool: claimable by any manager, so the clients lose their manager.
+        _clients_follow(moved_ids, manager=None, user=actor, reason=reason)
     return moved
 
 
 @transaction.atomic
 def manager_release_cases(*, manager: Any, actor: Any = None, reason: str = "") -> int:
-    """A manager who leaves hands their open cases back to the pool. Returns how many."""
+    """A manager who leaves hands their open cases back to the pool. Returns how many.
+
+    Their clients of those cases go too (``_clients_follow``): a pool case of a client who
+    still has a manager is that manager's alone, so without this no colleague could claim it.
+    """
     held = Case.objects.filter(assigned_to=manager, status=Case.Status.OPEN)
     held_ids = list(held.values_list("pk", flat=True))
     released = held.update(assigned_to=None, assigned_on=None)
     _record_assignment(held_ids, user=actor, reason=reason)
+    _clients_follow(held_ids, manager=None, user=actor, reason=reason)
     return released
+
+
+def manager_hand_over_clients(
+    *, case_ids: list[int], manager: Any, to: Any, actor: Any = None, reason: str = ""
+) -> None:
+    """After a leaving manager's cases went to ``to``: the clients of those cases that were
+    theirs become ``to``'s, so the new manager sees the client card and gets the client's
+    next case at the weekly assignment."""
+    _clients_follow(case_ids, manager=to, previous=manager, user=actor, reason=reason)
+
+
+def _clients_follow(
+    case_ids: list[int],
+    *,
+    manager: Any,
+    previous: Any = None,
+    user: Any = None,
+    reason: str = "",
+) -> None:
+    """The clients of cases given back to the pool (``manager`` None) lose their manager; the
+    clients of cases handed to another manager whose manager was ``previous`` get the new one.
+    The pool rule lets a manager claim only cases of clients without a manager or of their
+    own, and the client card follows the same rule. One UPDATE, with the clients' history rows
+    written as for the cases."""
+    if not case_ids:
+        return
+    from clients.models import Client
+
+    clients = Client.objects.filter(cases__pk__in=case_ids, manager__isnull=False)
+    if previous is not None:
+        clients = clients.filter(manager=previous)
+    client_ids = list(clients.values_list("pk", flat=True).distinct())
+    if not client_ids:
+        return
+    Client.objects.filter(pk__in=client_ids).update(manager=manager)
+    if user is None:
+        request = getattr(HistoricalRecords.context, "request", None)
+        request_user = getattr(request, "user", None)
+        user = request_user if getattr(request_user, "is_authenticated", False) else None
+    Client.history.bulk_history_create(
+        list(Client.objects.filter(pk__in=client_ids)),
+        update=True,
+        default_user=user,
+        default_change_reason=reason[:100] or None,
+    )
 
 
 @dataclass
@@ -236,12 +292,14 @@ def _last_call_credit(case: Case) -> tuple[int | None, int | None, int | None]:
 def case_close(
     *, case: Case, status: str, by: Any, note: str = "", today: dt.date | None = None
 ) -> Case:
-    """Close an open case by hand, as declined or won back.
+    """Close an open case by hand, as declined.
 
-    Won back credits the manager who closes it, the script version of the last call and the
-    last reason the client gave.
+    Never as won back: a client is won back when they buy, and their purchase closes the case
+    (``case_win_back_on_purchase``, and the nightly run for imported purchases).
     """
-    if status not in (Case.Status.DECLINED, Case.Status.WON_BACK):
+    if status == Case.Status.WON_BACK:
+        raise CaseError(ERR_WIN_NEEDS_PURCHASE)
+    if status != Case.Status.DECLINED:
         raise CaseError(ERR_CLOSE_STATUS)
     today = today or timezone.localdate()
     changed = Case.objects.filter(pk=case.pk, status=Case.Status.OPEN).update(
@@ -249,11 +307,6 @@ def case_close(
     )
     if changed != 1:
         raise CaseError(ERR_CASE_CLOSED)
-    if status == Case.Status.WON_BACK:
-        _manager_id, version_id, reason_id = _last_call_credit(case)
-        Case.objects.filter(pk=case.pk).update(
-            credited_manager=by, credited_script_version_id=version_id, credited_reason_id=reason_id
-        )
     case.refresh_from_db()
     return case
 

@@ -65,7 +65,15 @@ def _context(
     answers = call_form.answers() if call_form.is_bound else {}
     chosen_outcome = call_form["outcome"].value()
     context = {
-        "script_steps": [(step, answers.get(step.key)) for step in data.steps],
+        # Each step, the answer chosen, and its choices with the id of the reason each names.
+        "script_steps": [
+            (
+                step,
+                answers.get(step.key),
+                [(choice, data.reason_ids.get(choice.reason)) for choice in step.choices],
+            )
+            for step in data.steps
+        ],
         "outcome_options": [
             (value, label, OUTCOME_KEYS[value], value == chosen_outcome)
             for value, label in call_form.fields["outcome"].choices

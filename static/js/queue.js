@@ -40,11 +40,22 @@
 
   function init(root) { walk(root || document, false); }
 
+  // An answer that names a reason (data-reason: the reason's id) fills the reason field, so
+  // the manager does not enter it twice; the field can still be changed by hand.
+  function fillReason(input) {
+    var reason = input.getAttribute("data-reason");
+    var field = document.getElementById("id_reason");
+    if (!reason || !field || !field.querySelector('option[value="' + CSS.escape(reason) + '"]')) { return; }
+    field.value = reason;
+  }
+
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSwap", function (event) {
-    init(event.detail.target);
-    var notice = event.detail.target.querySelector(".case-notice");
-    var title = event.detail.target.querySelector("#case-title");
+    var target = event.detail && event.detail.target;
+    if (!target || !target.querySelector) { return; }
+    init(target);
+    var notice = target.querySelector(".case-notice");
+    var title = target.querySelector("#case-title");
     var focus = notice || title;
     if (focus) { focus.setAttribute("tabindex", "-1"); focus.focus(); }
   });
@@ -54,6 +65,7 @@
     if (input.matches && input.matches(".script-step input[type=radio]")) {
       // Reveal the step the answer leads to; Tab then moves on to it (document order).
       walk(document, false);
+      fillReason(input);
     }
     if (input.matches && input.matches("[data-script-switch]")) {
       var url = input.getAttribute("data-url") + "?script=" + encodeURIComponent(input.value);

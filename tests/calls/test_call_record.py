@@ -123,18 +123,110 @@ def test_the_attempt_cap_closes_the_case_as_unreachable(alice, setup):
     assert error.value.message == services.ERR_CASE_CLOSED
 
 
-def test_reached_and_won_back_closes_and_credits(alice, login, setup):
+def test_a_call_cannot_close_a_case_as_won_back(alice, login, setup):
+    """Won back means the client bought: the call form has no such choice, and a form that
+    sends it anyway is refused with the case left open."""
     case = setup
-    reason = Reason.objects.get(code="service")
-    version = Script.objects.get(language="ru").current_version
-    _post(login(alice), case, close_as="won_back", reason=reason.pk, script_version=version.pk)
+    client = login(alice)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert 'value="won_back"' not in page and 'value="promised"' in page
+    response = _post(client, case, close_as="won_back")
+    assert response.status_code == 200  # the form again, with the refusal
     case.refresh_from_db()
-    assert case.status == Case.Status.WON_BACK
+    assert case.status == Case.Status.OPEN and case.credited_manager is None
+    assert not Call.objects.filter(case=case).exists()
+    with pytest.raises(services.CallError) as error:
+        services.call_record(
+            case=case,
+            manager=alice,
+            data=services.CallInput(outcome="reached", close_as="won_back"),
+            script_version=None,
+        )
+    assert error.value.message == services.ERR_WIN_NEEDS_PURCHASE
+
+
+def test_a_promise_to_buy_keeps_the_case_open_until_the_purchase(alice, login, setup):
+    from reactivation.services.cases import case_win_back_on_purchase
+    from tests.factories import TransactionFactory
+
+    case = setup
+    reason = Reason.objects.get(code="price")
+    version = Script.objects.get(language="ru").current_version
+    next_week = TODAY + dt.timedelta(days=7)
+    _post(
+        login(alice),
+        case,
+        close_as="promised",
+        reason=reason.pk,
+        script_version=version.pk,
+        next_call_on=next_week.isoformat(),
+    )
+    case.refresh_from_db()
+    call = Call.objects.get(case=case)
+    assert call.promised_to_buy and call.outcome == "reached"
+    assert case.status == Case.Status.OPEN and case.next_call_on == next_week
+    assert case.credited_manager is None
+    # The purchase is what wins the client back, credited to the call's manager and reason.
+    purchase = TransactionFactory(client=case.client, date=TODAY + dt.timedelta(days=2))
+    case_win_back_on_purchase(transaction_row=purchase)
+    case.refresh_from_db()
+    assert case.status == Case.Status.WON_BACK and case.won_transaction == purchase
     assert (case.credited_manager, case.credited_reason, case.credited_script_version) == (
         alice,
         reason,
         version,
     )
+
+
+def test_a_promise_needs_the_client_reached(alice, setup):
+    with pytest.raises(services.CallError) as error:
+        services.call_record(
+            case=setup,
+            manager=alice,
+            data=services.CallInput(outcome="no_answer", close_as="promised"),
+            script_version=None,
+        )
+    assert error.value.message == services.ERR_PROMISE_NEEDS_REACHED
+
+
+def test_a_call_back_takes_a_date_and_an_optional_time(alice, login, setup):
+    case = setup
+    on = TODAY + dt.timedelta(days=2)
+    client = login(alice)
+    _post(client, case, outcome="call_back", next_call_on=on.isoformat(), next_call_time="14:30")
+    call = Call.objects.get(case=case)
+    assert (call.next_call_on, call.next_call_time) == (on, dt.time(14, 30))
+    # A time without a date is refused; the date alone is enough.
+    response = _post(client, case, outcome="reached", next_call_time="10:00")
+    assert response.status_code == 200 and Call.objects.filter(case=case).count() == 1
+    assert "next_call_time" in response.context["call_form"].errors
+    _post(client, case, outcome="call_back", next_call_on=on.isoformat())
+    assert Call.objects.filter(case=case).latest("id").next_call_time is None
+
+
+def test_a_script_answer_that_names_a_reason_fills_it(alice, login, setup):
+    """«Дорого» in the script is the reason "price": the manager does not enter it twice."""
+    case = setup
+    version = Script.objects.get(language="ru").current_version
+    answers = {
+        "answer-greet": "Да, удобно",
+        "answer-noticed": "Дальше",
+        "answer-why": "Дорого",
+    }
+    _post(login(alice), case, script_version=version.pk, **answers)
+    call = Call.objects.get(case=case)
+    case.refresh_from_db()
+    assert call.reason == Reason.objects.get(code="price")
+    assert case.last_reason == call.reason
+
+
+def test_a_reason_chosen_in_the_form_wins_over_the_scripts_answer(alice, login, setup):
+    case = setup
+    version = Script.objects.get(language="ru").current_version
+    service = Reason.objects.get(code="service")
+    answers = {"answer-greet": "Да, удобно", "answer-noticed": "Дальше", "answer-why": "Дорого"}
+    _post(login(alice), case, script_version=version.pk, reason=service.pk, **answers)
+    assert Call.objects.get(case=case).reason == service
 
 
 def test_a_reason_given_becomes_the_cases_latest_reason(alice, login, setup):
@@ -179,7 +271,7 @@ def test_closing_from_a_call_needs_the_client_reached(alice, setup):
         services.call_record(
             case=setup,
             manager=alice,
-            data=services.CallInput(outcome="busy", close_as="won_back"),
+            data=services.CallInput(outcome="busy", close_as="declined"),
             script_version=None,
         )
     assert error.value.message == services.ERR_CLOSE_NEEDS_REACHED

@@ -106,5 +106,11 @@ def test_the_seed_scripts_are_valid_and_follow_the_classic_call():
             "goodbye",
         ]
         text = " ".join(s["text"] for s in steps)
-        for name in scripts.PLACEHOLDERS:
+        # The client is greeted by {greeting} (the contact person, else the client's name
+        # where it is a person's), and not addressed by a company's name elsewhere.
+        for name in set(scripts.PLACEHOLDERS) - {"contact_name", "client_name"}:
             assert "{" + name + "}" in text
+        assert "{client_name}" not in text
+        # Every answer to "why" names its reason.
+        why = next(s for s in steps if s["key"] == "why")
+        assert all(choice.get("reason") for choice in why["choices"])

@@ -119,33 +119,28 @@ def test_closing_as_declined_by_hand(alice, login):
     assert (case.status, case.closed_on, case.close_note) == ("declined", TODAY, "Closed shop")
 
 
-def test_closing_as_won_back_by_hand_credits_the_manager_and_the_last_call(alice, login):
+def test_a_case_cannot_be_closed_as_won_back_by_hand(alice, login):
+    """Won back is a purchase, not a manager's word: the close form offers declined only, and
+    the service refuses a win with no purchase."""
     case = open_case(manager=alice)
-    version = Script.objects.get(language="ru").current_version
-    from calls.models import Reason
-
-    reason = Reason.objects.get(code="competitor")
-    call_record(
-        case=case,
-        manager=alice,
-        data=CallInput(outcome="reached", reason=reason),
-        script_version=version,
-    )
-    login(alice).post(f"/cases/{case.pk}/close/", {"status": "won_back"})
+    client = login(alice)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert 'value="won_back"' not in page
+    client.post(f"/cases/{case.pk}/close/", {"status": "won_back"})
     case.refresh_from_db()
-    assert case.status == "won_back"
-    assert (case.credited_manager, case.credited_script_version, case.credited_reason) == (
-        alice,
-        version,
-        reason,
-    )
+    assert case.status == "open" and case.credited_manager is None
+    with pytest.raises(case_services.CaseError) as error:
+        case_services.case_close(case=case, status="won_back", by=alice)
+    assert error.value.message == case_services.ERR_WIN_NEEDS_PURCHASE
+    case.refresh_from_db()
+    assert case.status == "open"
 
 
 def test_a_closed_case_cannot_be_closed_again(alice):
     case = open_case(manager=alice)
     case_services.case_close(case=case, status="declined", by=alice)
     with pytest.raises(case_services.CaseError) as error:
-        case_services.case_close(case=case, status="won_back", by=alice)
+        case_services.case_close(case=case, status="declined", by=alice)
     assert error.value.message == case_services.ERR_CASE_CLOSED
     with pytest.raises(case_services.CaseError) as error:
         case_services.case_close(case=open_case(manager=alice), status="expired", by=alice)

@@ -32,12 +32,15 @@ def _frozen():
 
 
 def _bucket(case):
-    """The queue's rule, written out again: call-backs today, overdue, this week, later."""
+    """The queue's rule, written out again: call-backs today, overdue, this week, later; a
+    carried-over case is overdue while it has not been called since it was assigned."""
     if case.next_call_on is not None:
         if case.next_call_on == TODAY:
             return 0
         return 1 if case.next_call_on < TODAY else 3
-    return 1 if case.assigned_on and case.assigned_on < WEEK_START else 2
+    carried = case.assigned_on and case.assigned_on < WEEK_START
+    called_since = case.last_call_at and case.last_call_at.date() >= case.assigned_on
+    return 1 if carried and not called_since else 2
 
 
 def _expected(cases):
@@ -45,6 +48,7 @@ def _expected(cases):
         cases,
         key=lambda c: (
             _bucket(c),
+            c.next_call_on or dt.date.max,
             ABC_RANK.get(c.abc_class, 3),
             -c.priority,
             -c.potential_value,
