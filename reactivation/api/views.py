@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -22,8 +24,20 @@ from reactivation.api.errors import ApiError, ItemError
 from reactivation.api.permissions import AdminRole, AnyRole
 from reactivation.selectors.case_page import case_get
 
+User = get_user_model()
 LARGEST_ID = 2**63 - 1
 ERR_KEY_WITHOUT_USER = _("Recording a call needs a key that acts as a user.")
+
+
+class KeyActor:
+    """After the key is checked: what the rest of Django sees as the request's user (the audit
+    history's "changed by") is the key's user, or nobody for a key without one; the API's own
+    code reads the key's principal from DRF's ``request.user``."""
+
+    def perform_authentication(self, request: Request) -> None:
+        super().perform_authentication(request)  # type: ignore[misc]
+        principal = request.user
+        request._request.user = principal if isinstance(principal, User) else AnonymousUser()
 
 
 class Cursor(CursorPagination):
@@ -60,7 +74,7 @@ def _query(name: str, help_text: str, enum: list[str] | None = None) -> OpenApiP
 # --- Clients ---------------------------------------------------------------------------------------
 
 
-class ClientListView(generics.GenericAPIView):
+class ClientListView(KeyActor, generics.GenericAPIView):
     permission_classes = [AnyRole]
     pagination_class = ClientCursor
     serializer_class = shapes.ClientSerializer
@@ -83,7 +97,7 @@ class ClientListView(generics.GenericAPIView):
         return self.get_paginated_response(shapes.ClientSerializer(rows, many=True).data)
 
 
-class ClientDetailView(APIView):
+class ClientDetailView(KeyActor, APIView):
     def get_permissions(self) -> list[Any]:
         return [AdminRole()] if self.request.method == "PUT" else [AnyRole()]
 
@@ -132,7 +146,7 @@ class ClientDetailView(APIView):
 # --- Transactions ----------------------------------------------------------------------------------
 
 
-class TransactionBatchView(APIView):
+class TransactionBatchView(KeyActor, APIView):
     permission_classes = [AdminRole]
 
     @extend_schema(
@@ -161,7 +175,7 @@ class TransactionBatchView(APIView):
 # --- Offer codes -----------------------------------------------------------------------------------
 
 
-class OfferValidateView(APIView):
+class OfferValidateView(KeyActor, APIView):
     permission_classes = [AnyRole]
 
     @extend_schema(
@@ -188,7 +202,7 @@ class OfferValidateView(APIView):
         )
 
 
-class OfferRedeemView(APIView):
+class OfferRedeemView(KeyActor, APIView):
     permission_classes = [AdminRole]
 
     @extend_schema(
@@ -223,7 +237,7 @@ class OfferRedeemView(APIView):
 # --- Cases and calls -------------------------------------------------------------------------------
 
 
-class CaseListView(generics.GenericAPIView):
+class CaseListView(KeyActor, generics.GenericAPIView):
     permission_classes = [AnyRole]
     pagination_class = CaseCursor
     serializer_class = shapes.CaseSerializer
@@ -244,7 +258,7 @@ class CaseListView(generics.GenericAPIView):
         return self.get_paginated_response(shapes.CaseSerializer(rows, many=True).data)
 
 
-class CaseDetailView(APIView):
+class CaseDetailView(KeyActor, APIView):
     permission_classes = [AnyRole]
 
     @extend_schema(operation_id="cases_read", parameters=[CASE_ID], responses=shapes.CaseSerializer)
@@ -255,7 +269,7 @@ class CaseDetailView(APIView):
         return Response(shapes.CaseSerializer(selectors.case_row(case)).data)
 
 
-class CaseCallsView(APIView):
+class CaseCallsView(KeyActor, APIView):
     permission_classes = [AnyRole]
 
     @extend_schema(
@@ -307,7 +321,7 @@ class CaseCallsView(APIView):
         )
 
 
-class CaseOffersView(APIView):
+class CaseOffersView(KeyActor, APIView):
     permission_classes = [AnyRole]
 
     @extend_schema(
