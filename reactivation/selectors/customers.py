@@ -86,6 +86,7 @@ class PurchaseLog:
 
     until: dt.date
     client_ids: np.ndarray
+    segments: np.ndarray  # each client's segment id, -1 for none
     starts: np.ndarray
     days: np.ndarray
     keys: np.ndarray
@@ -131,6 +132,7 @@ class PurchaseLog:
         return cls(
             until=until,
             client_ids=client_ids,
+            segments=segments[starts],
             starts=np.append(starts, clients.size),
             days=days,
             keys=keys,
@@ -175,6 +177,35 @@ class PurchaseLog:
             sleeping_after=p["sleeping_after"],
             flag_after=p["flag_after"],
         )
+
+    def summaries(self, day: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(client index, x, t_x, T) in days on ``day`` for every client who had bought by then:
+        repeat purchase days, first to last purchase, first purchase to ``day`` (the model's
+        inputs, as ``services.modelfit.segment_summaries`` reads them)."""
+        n = self.purchases_until(day)
+        index = np.flatnonzero(n > 0)
+        first = self.days[self.starts[:-1][index]]
+        last = self.days[self.starts[:-1][index] + n[index] - 1]
+        return (
+            index,
+            (n[index] - 1).astype(np.float64),
+            (last - first).astype(np.float64),
+            (_day(day) - first).astype(np.float64),
+        )
+
+    def bought_within(
+        self, *, client_ids: np.ndarray, first: np.ndarray, last: np.ndarray
+    ) -> np.ndarray:
+        """For each (client, first day, last day) triple of day numbers: did the client buy on
+        a day in ``[first, last]``? Clients not in the log never bought."""
+        client_ids = np.asarray(client_ids, dtype=np.int64)
+        if not self.clients:
+            return np.zeros(client_ids.size, dtype=bool)
+        position = np.minimum(np.searchsorted(self.client_ids, client_ids), self.clients - 1)
+        known = self.client_ids[position] == client_ids
+        low = np.searchsorted(self.keys, position * STRIDE + np.asarray(first), side="left")
+        high = np.searchsorted(self.keys, position * STRIDE + np.asarray(last), side="right")
+        return known & (high > low)
 
     def counts_between(self, *, start: dt.date, end: dt.date) -> CustomerCounts:
         """S, E, retained, returned and new for ``[start, end]`` (``end`` <= the log's end)."""

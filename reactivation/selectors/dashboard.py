@@ -21,12 +21,14 @@ from django.utils.translation import gettext as _
 
 from reactivation.dashboard_forms import DashboardFilters
 from reactivation.models import BusinessSettings
+from reactivation.selectors.customers import ALL_SEGMENTS
 from reactivation.selectors.dashboard_common import (
     CACHE_SECONDS,
     Panel,
     latest_snapshot_on,
     require_owner,
 )
+from reactivation.selectors.dashboard_figures import PeriodFigures, period_figures
 from reactivation.selectors.dashboard_history import (
     ltv_panel,
     retention_panel,
@@ -62,21 +64,34 @@ PANELS = (
 )
 
 
+def figures_for(filters: DashboardFilters) -> PeriodFigures:
+    """The period's figures for the page's filters (the same ``manage.py metrics`` prints)."""
+    return period_figures(
+        start=filters.start,
+        end=filters.end,
+        segment_id=filters.segment_id if filters.segment_id else ALL_SEGMENTS,
+        manager_id=filters.manager_id,
+        return_share=filters.return_share,
+        by_month=True,
+    )
+
+
 def _all_panels(filters: DashboardFilters, settings: BusinessSettings) -> dict[str, Panel]:
     days = snapshot_window(filters)
     values = latest_values(filters)
+    figures = figures_for(filters)
     funnel = funnel_panel(filters=filters, settings=settings)
     panels = {
         "status": status_panel(filters=filters, days=days),
-        "retention": retention_panel(filters=filters, days=days),
+        "retention": retention_panel(filters=filters, figures=figures),
         "funnel": funnel,
-        "uplift": uplift_panel(filters=filters, funnel=funnel),
+        "uplift": uplift_panel(filters=filters, funnel=funnel, figures=figures),
         "reasons": reasons_panel(filters=filters),
         "managers": managers_panel(filters=filters, settings=settings),
-        "ltv": ltv_panel(filters=filters, days=days, values=values, settings=settings),
+        "ltv": ltv_panel(filters=filters, figures=figures, settings=settings),
         "cohorts": cohort_panel(filters=filters),
         "abc": abc_panel(filters=filters, values=values),
-        "forecast": forecast_panel(filters=filters, values=values),
+        "forecast": forecast_panel(filters=filters, figures=figures),
     }
     if filters.manager_id:
         note = _("Not split by manager: this panel shows the whole base (or the chosen segment).")
@@ -96,7 +111,7 @@ def dashboard_get(
     require_owner(user)
     settings = BusinessSettings.load()
     key = (
-        "dashboard:v3:"
+        "dashboard:v4:"
         + hashlib.sha1(
             f"{get_language()}:{filters.cache_key()}:{cache.get(DASHBOARD_VERSION_KEY, 0)}:"
             f"{latest_snapshot_on()}:{settings.updated_at}".encode(),

@@ -1,5 +1,6 @@
-"""The dashboard's panels drawn from the daily snapshots: the status mix over time, retention
-and revenue won back with the lifetime value (definitions: docs/metrics.md)."""
+"""The dashboard's panels of the base's history: the status mix over time (from the daily
+snapshots), retention by month, and lifetime value with the revenue left on the table (from the
+period's figures, ``dashboard_figures``). Definitions: docs/metrics.md."""
 
 from __future__ import annotations
 
@@ -11,11 +12,7 @@ from django.utils.translation import gettext as _
 
 from reactivation import metrics
 from reactivation.dashboard_forms import DashboardFilters
-from reactivation.models import (
-    BusinessSettings,
-    DailySnapshot,
-    ValueSnapshot,
-)
+from reactivation.models import BusinessSettings, DailySnapshot
 from reactivation.selectors.dashboard_common import (
     COLOURS,
     HISTORY_POINTS,
@@ -23,10 +20,9 @@ from reactivation.selectors.dashboard_common import (
     Column,
     Panel,
     Table,
-    months_between,
-    next_month,
     pct,
 )
+from reactivation.selectors.dashboard_figures import PeriodFigures
 
 
 @dataclass
@@ -82,10 +78,8 @@ def _on_or_before(days: dict[dt.date, Day], day: dt.date) -> Day | None:
 
 
 def snapshot_window(filters: DashboardFilters) -> dict[dt.date, Day]:
-    """Every day any snapshot panel needs: the previous period, and the year before the end
-    (for the twelve-month retention behind lifetime value)."""
-    first = min(filters.previous.start - dt.timedelta(days=1), filters.end - dt.timedelta(days=366))
-    return _days(filters, first, filters.end)
+    """Every day the status panel needs: the period and the previous one."""
+    return _days(filters, filters.previous.start - dt.timedelta(days=1), filters.end)
 
 
 def status_panel(*, filters: DashboardFilters, days: dict[dt.date, Day]) -> Panel:
@@ -189,177 +183,238 @@ def status_panel(*, filters: DashboardFilters, days: dict[dt.date, Day]) -> Pane
     )
 
 
-def retention_panel(*, filters: DashboardFilters, days: dict[dt.date, Day]) -> Panel:
-    """CRR = (E - N) / S for each month of the period (cut to the period) and for the period."""
-    rows, values = [], []
-
-    def crr_between(
-        start: dt.date, end: dt.date
-    ) -> tuple[int | None, int | None, int, float | None]:
-        before, after = _on_or_before(days, start - dt.timedelta(days=1)), _on_or_before(days, end)
-        new = sum(d.new_clients for day, d in days.items() if start <= day <= end)
-        if before is None or after is None:
-            return (
-                before.customers if before else None,
-                after.customers if after else None,
-                new,
-                None,
-            )
-        return (
-            before.customers,
-            after.customers,
-            new,
-            metrics.crr(
-                start_customers=before.customers, end_customers=after.customers, new_customers=new
-            ),
+def retention_panel(*, filters: DashboardFilters, figures: PeriodFigures) -> Panel:
+    """Customers at the two ends of each month of the period (cut to the period) and of the
+    whole period: retained, returned and new, and the retention rate retained / S."""
+    rows = []
+    for month in figures.months:
+        c = month.customers
+        rows.append(
+            [
+                month.month,
+                month.start,
+                month.end,
+                c.start,
+                c.end,
+                c.retained,
+                c.returned,
+                c.new,
+                c.retention_rate,
+            ]
         )
-
-    for month in months_between(filters.start, filters.end):
-        start, end = (
-            max(month, filters.start),
-            min(next_month(month) - dt.timedelta(days=1), filters.end),
-        )
-        s, e, n, value = crr_between(start, end)
-        rows.append([month, start, end, s, e, n, value])
-        values.append(value)
-    s, e, n, whole = crr_between(filters.start, filters.end)
     table = Table(
-        _("Retention by month"),
+        _("Customers and retention by month"),
         [
             Column(_("Month"), "month"),
             Column(_("From"), "date"),
             Column(_("To"), "date"),
             Column(_("S: customers at the start")),
             Column(_("E: customers at the end")),
-            Column(_("N: new customers")),
-            Column(_("CRR"), "percent"),
+            Column(_("Retained")),
+            Column(_("Returned")),
+            Column(_("New")),
+            Column(_("Retention rate"), "percent"),
         ],
         rows,
     )
+    c = figures.customers
+    whole = Table(
+        _("Customers and retention over the whole period"),
+        [
+            Column(_("From"), "date"),
+            Column(_("To"), "date"),
+            Column(_("S: customers at the start")),
+            Column(_("E: customers at the end")),
+            Column(_("Retained")),
+            Column(_("Returned")),
+            Column(_("New")),
+            Column(_("Retention rate"), "percent"),
+        ],
+        [
+            [
+                figures.start,
+                figures.end,
+                c.start,
+                c.end,
+                c.retained,
+                c.returned,
+                c.new,
+                c.retention_rate,
+            ]
+        ],
+    )
+    months = figures.months
     chart = {
         "type": "bar",
         "percent": True,
-        "labels": [row[0].strftime("%Y-%m") for row in rows],
+        "labels": [m.month.strftime("%Y-%m") for m in months],
         "datasets": [
-            {"label": _("CRR"), "data": [pct(v) for v in values], "color": COLOURS["active"]}
+            {
+                "label": _("Retention rate"),
+                "data": [pct(m.customers.retention_rate) for m in months],
+                "color": COLOURS["active"],
+            },
+            {
+                "label": _("Returned, % of S"),
+                "data": [
+                    pct(metrics.share(m.customers.returned, m.customers.start)) for m in months
+                ],
+                "color": COLOURS["treated"],
+            },
         ],
     }
-    return Panel("retention", [table], chart, {"crr": whole, "s": s, "e": e, "n": n})
+    data = {
+        "retention": c.retention_rate,
+        "s": c.start,
+        "e": c.end,
+        "retained": c.retained,
+        "returned": c.returned,
+        "new": c.new,
+    }
+    return Panel("retention", [table, whole], chart if months else None, data)
 
 
 def ltv_panel(
-    *,
-    filters: DashboardFilters,
-    days: dict[dt.date, Day],
-    values: list[ValueSnapshot],
-    settings: BusinessSettings,
+    *, filters: DashboardFilters, figures: PeriodFigures, settings: BusinessSettings
 ) -> Panel:
-    """Lifetime value and the revenue left on the table, with every input shown."""
-    in_period = [d for day, d in days.items() if filters.start <= day <= filters.end]
-    revenue = float(sum((d.revenue for d in in_period), Decimal(0)))
-    purchases = sum(d.purchases for d in in_period)
-    check = metrics.average_check(revenue=revenue, purchases=purchases)
-    bought = [v for v in values if v.status != "none"]
-    cycled = sum(v.clients for v in bought)
-    mean_cycle = metrics.share(sum(v.cycle_days_sum for v in bought), cycled)
-    per_year = metrics.share(metrics.DAYS_PER_YEAR, mean_cycle)
-    year_start = filters.end - dt.timedelta(days=365)
-    before, after = _on_or_before(days, year_start), _on_or_before(days, filters.end)
-    new = sum(d.new_clients for day, d in days.items() if year_start < day <= filters.end)
-    retention = (
-        metrics.crr(
-            start_customers=before.customers, end_customers=after.customers, new_customers=new
-        )
-        if before and after
-        else None
-    )
-    churn = metrics.yearly_churn(retention=retention)
-    years = metrics.lifetime_years(churn=churn).years
-    value = metrics.ltv(
-        margin_per_purchase=check, purchases_per_year=per_year, lifetime_years=years
-    )
-    clients_ever = after.clients_ever if after else 0
-    left = metrics.revenue_left_rule_of_thumb(
-        clients_ever=clients_ever,
-        return_share=filters.return_share,
-        purchases_per_year=per_year,
-        average_check=check,
+    """Lifetime value with every input, and the revenue left on the table both ways: the
+    method's rule of thumb and the estimate from the share the control group measured."""
+    year, left, lifetime = figures.year, figures.revenue_left, figures.lifetime
+    lifetime_note = (
+        _("1 / yearly churn, capped at %(years)s years: churn this small says little")
+        % {"years": f"{metrics.MAX_LIFETIME_YEARS:g}"}
+        if lifetime.capped
+        else _("1 / yearly churn")
     )
     inputs = Table(
-        _("Inputs and results"),
+        _("Lifetime value: inputs and result"),
         [
             Column(_("Figure"), "text"),
             Column(_("Value"), "number"),
             Column(_("How it is obtained"), "text"),
         ],
         [
-            [_("Revenue in the period"), revenue, _("sum of the daily revenue in the snapshots")],
-            [_("Purchase days in the period"), purchases, _("sum of the daily purchase days")],
-            [_("Average check"), check, _("revenue / purchase days")],
-            [_("Mean purchase cycle, days"), mean_cycle, _("mean of the clients' learned cycles")],
-            [_("Purchases per year"), per_year, _("365 / mean cycle")],
+            [_("Revenue in the period"), figures.revenue, _("net of returns")],
             [
-                _("Twelve-month retention (CRR)"),
-                pct(retention),
-                _("(E - N) / S over the 12 months to the end"),
+                _("Margin in the period"),
+                figures.margin,
+                _("the transactions' margins; amount x margin rate where unknown"),
             ],
-            [_("Yearly churn"), pct(churn), _("1 - twelve-month CRR (at least 5%)")],
-            [_("Expected lifetime, years"), years, _("1 / yearly churn")],
-            [_("Lifetime value"), value, _("average check x purchases per year x lifetime")],
+            [_("Purchase days in the period"), figures.purchase_days, _("days a client bought")],
+            [_("Average check"), figures.average_check, _("revenue / purchase days")],
+            [_("Margin per purchase"), figures.margin_per_purchase, _("margin / purchase days")],
             [
-                _("Lifetime margin"),
-                value * settings.margin_rate if value is not None else None,
-                _("lifetime value x margin rate"),
+                _("Customers a year before the end"),
+                figures.year_customers,
+                _("active or sleeping 365 days before the end of the period"),
             ],
             [
-                _("Clients ever"),
-                clients_ever,
-                _("active + sleeping + lost at the end of the period"),
+                _("Their purchase days in the year"),
+                figures.year_purchase_days,
+                _("in the 365 days to the end of the period"),
             ],
-            [_("Return share, %"), filters.return_share * 100, _("adjustable on this page")],
             [
-                _("Revenue left on the table, a year"),
-                left,
-                _("clients ever x return share x purchases per year x average check"),
+                _("Purchases per year"),
+                figures.purchases_per_year,
+                _("their purchase days / those customers"),
+            ],
+            [
+                _("Customers kept over the year"),
+                year.retained,
+                _("customers at both ends of the 365 days"),
+            ],
+            [_("Yearly retention"), pct(year.retention_rate), _("kept / customers at the start")],
+            [_("Yearly churn"), pct(figures.yearly_churn), _("1 - yearly retention")],
+            [_("Expected lifetime, years"), lifetime.years, lifetime_note],
+            [
+                _("Lifetime value"),
+                figures.ltv,
+                _("margin per purchase x purchases per year x lifetime"),
             ],
         ],
     )
-    shares = sorted({0.05, 0.10, 0.20, 0.30, 0.50, round(filters.return_share, 4)})
+    measured_share = left.measured_return_share
+    estimates = Table(
+        _("Revenue left on the table, a year"),
+        [
+            Column(_("Estimate"), "text"),
+            Column(_("Clients")),
+            Column(_("Return share, %"), "number"),
+            Column(_("Revenue a year"), "money"),
+        ],
+        [
+            [
+                _("Rule of thumb of the method: clients ever x return share"),
+                left.clients_ever,
+                left.return_share * 100,
+                left.rule_of_thumb,
+            ],
+            [
+                _("Measured: lost clients x the extra return share the calls brought"),
+                left.lost_clients,
+                None if measured_share is None else measured_share * 100,
+                left.measured,
+            ],
+        ],
+    )
+    shares = sorted(
+        {0.05, 0.10, 0.20, 0.30, 0.50, round(left.return_share, 4)}
+        | ({round(max(0.0, measured_share), 4)} if measured_share is not None else set())
+    )
     scenario = [
         metrics.revenue_left_rule_of_thumb(
-            clients_ever=clients_ever,
+            clients_ever=left.clients_ever,
             return_share=share,
-            purchases_per_year=per_year,
-            average_check=check,
+            purchases_per_year=left.purchases_per_year,
+            average_check=left.average_check,
         )
         for share in shares
     ]
     sensitivity = Table(
-        _("Revenue left on the table by return share"),
+        _("Rule of thumb by return share"),
         [Column(_("Return share, %"), "number"), Column(_("Revenue a year"), "money")],
         [[share * 100, amount] for share, amount in zip(shares, scenario, strict=True)],
     )
+
+    def colour(value: float) -> str:
+        if measured_share is not None and abs(value - max(0.0, measured_share)) < 1e-9:
+            return COLOURS["active"]
+        return COLOURS["lost"] if abs(value - left.return_share) < 1e-9 else COLOURS["none"]
+
     chart = {
         "type": "bar",
-        "labels": [f"{share * 100:g}%" for share in shares],
+        "labels": [f"{share * 100:.3g}%" for share in shares],
         "datasets": [
             {
-                "label": _("Revenue left on the table, a year"),
+                "label": _("Rule of thumb, a year"),
                 "data": [round(a, 2) if a is not None else None for a in scenario],
-                "colors": [
-                    COLOURS["lost"] if abs(s - filters.return_share) < 1e-9 else COLOURS["none"]
-                    for s in shares
-                ],
+                "colors": [colour(share) for share in shares],
             }
         ],
     }
+    notes = []
+    if not left.enough_control:
+        notes.append(
+            _(
+                "Not enough control cases in the period to measure the share calls bring back "
+                "(%(cases)s of the %(needed)s needed): the measured estimate waits for them."
+            )
+            % {"cases": left.control_cases, "needed": metrics.MIN_CONTROL_CASES}
+        )
     data = {
-        "ltv": value,
-        "left": left,
-        "check": check,
-        "per_year": per_year,
-        "years": years,
-        "clients_ever": clients_ever,
-        "return_share": filters.return_share,
+        "ltv": figures.ltv,
+        "left": left.rule_of_thumb,
+        "measured": left.measured,
+        "measured_share": measured_share,
+        "check": left.average_check,
+        "margin_per_purchase": figures.margin_per_purchase,
+        "per_year": left.purchases_per_year,
+        "years": lifetime.years,
+        "lifetime_capped": lifetime.capped,
+        "churn": figures.yearly_churn,
+        "clients_ever": left.clients_ever,
+        "lost": left.lost_clients,
+        "return_share": left.return_share,
+        "enough_control": left.enough_control,
     }
-    return Panel("ltv", [sensitivity, inputs], chart, data)
+    return Panel("ltv", [estimates, sensitivity, inputs], chart, data, notes)

@@ -1,5 +1,5 @@
-"""The dashboard's panels drawn from the cohort and value tables: cohorts, ABC classes and the
-forecast (definitions: docs/metrics.md)."""
+"""The dashboard's panels drawn from the cohort and value tables (cohorts, ABC classes) and the
+forecast from the period's figures (definitions: docs/metrics.md)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from reactivation.selectors.dashboard_common import (
     months_between,
     months_forward,
 )
+from reactivation.selectors.dashboard_figures import PeriodFigures
 
 
 def latest_values(filters: DashboardFilters) -> list[ValueSnapshot]:
@@ -157,49 +158,31 @@ def abc_panel(*, filters: DashboardFilters, values: list[ValueSnapshot]) -> Pane
     )
 
 
-def forecast_panel(*, filters: DashboardFilters, values: list[ValueSnapshot]) -> Panel:
-    """Expected purchases in the next 90 days by segment, from each segment's fitted model."""
+def forecast_panel(*, filters: DashboardFilters, figures: PeriodFigures) -> Panel:
+    """Expected purchase days in the horizon after the end of the period, by segment, from the
+    model fitted on the purchases up to that day."""
+    forecast = figures.forecast
     names = dict(Segment.objects.values_list("pk", "name"))
-    fitted = set(
-        Segment.objects.exclude(model_r=None)
-        .exclude(model_alpha=None)
-        .exclude(model_a=None)
-        .exclude(model_b=None)
-        .values_list("pk", flat=True)
-    )
-    per_segment: dict[int | None, list[float]] = defaultdict(lambda: [0, 0, 0.0])
-    for row in values:
-        if row.status == "none":
-            continue
-        cell = per_segment[row.segment_id]
-        cell[0] += row.clients
-        cell[1] += row.modelled_clients
-        cell[2] += row.expected_purchases_90d
-    rows, without = [], []
-    for segment_id, (clients, modelled, expected) in sorted(
-        per_segment.items(), key=lambda item: names.get(item[0], "")
-    ):
-        name = names.get(segment_id, _("No segment"))
-        has_model = segment_id in fitted
-        if not has_model:
-            without.append(name)
-        rows.append(
-            [
-                name,
-                clients,
-                modelled,
-                expected if has_model else None,
-                metrics.share(expected, modelled) if has_model else None,
-            ]
+    rows = [
+        [
+            names.get(segment_id, _("No segment")),
+            clients,
+            expected,
+            metrics.share(expected, clients),
+            _("its own") if own else _("the whole base's (too few clients for its own)"),
+        ]
+        for segment_id, clients, expected, own in sorted(
+            forecast.by_segment, key=lambda part: names.get(part[0], "")
         )
+    ]
     table = Table(
-        _("Expected purchases in the next 90 days"),
+        _("Expected purchases in the next %(days)s days") % {"days": forecast.horizon_days},
         [
             Column(_("Segment"), "text"),
             Column(_("Clients who bought")),
-            Column(_("Clients in the model")),
             Column(_("Expected purchases"), "number"),
             Column(_("Per client"), "number"),
+            Column(_("Model fit"), "text"),
         ],
         rows,
     )
@@ -208,19 +191,20 @@ def forecast_panel(*, filters: DashboardFilters, values: list[ValueSnapshot]) ->
         "labels": [row[0] for row in rows],
         "datasets": [
             {
-                "label": _("Expected purchases in the next 90 days"),
-                "data": [round(row[3], 1) if row[3] is not None else None for row in rows],
+                "label": _("Expected purchases in the next %(days)s days")
+                % {"days": forecast.horizon_days},
+                "data": [round(row[2], 1) for row in rows],
                 "color": COLOURS["A"],
             }
         ],
     }
     notes = []
-    if without:
-        notes.append(
-            _(
-                "No fitted model for: %(names)s. Their forecast is left out; fit the model in the settings."
-            )
-            % {"names": ", ".join(without)}
-        )
-    drawn = chart if any(row[3] is not None for row in rows) else None
-    return Panel("forecast", [table], drawn, {"without_model": without}, notes)
+    if forecast.expected_purchases is None and forecast.clients:
+        notes.append(_("Too few clients and repeat purchases to fit the purchase model."))
+    data = {
+        "expected": forecast.expected_purchases,
+        "horizon": forecast.horizon_days,
+        "clients": forecast.clients,
+        "after": figures.end,
+    }
+    return Panel("forecast", [table], chart if rows else None, data, notes)

@@ -33,6 +33,7 @@ from reactivation.selectors.dashboard_common import (
     months_between,
     pct,
 )
+from reactivation.selectors.dashboard_figures import PeriodFigures
 
 
 def _cohort_totals(filters: DashboardFilters, *, by_manager: bool = True) -> dict[str, float]:
@@ -126,26 +127,22 @@ def funnel_panel(*, filters: DashboardFilters, settings: BusinessSettings) -> Pa
     return Panel("funnel", [table, money], chart if counts["flagged"] else None, data)
 
 
-def uplift_panel(*, filters: DashboardFilters, funnel: Panel) -> Panel:
-    """Win-back rate of the cases to call against the natural return rate of the control group
-    flagged in the same period, with its 95% interval and the incremental revenue."""
-    # The control group is nobody's: with a manager chosen, it is still the whole group.
-    totals = _cohort_totals(filters, by_manager=False)
-    control = {"cases": int(totals["control"]), "returned": int(totals["control_returned"])}
-    won, flagged = funnel.data["won"], funnel.data["flagged"]
-    result = metrics.uplift(
-        treated=flagged,
-        treated_returned=won,
-        control=control["cases"],
-        control_returned=control["returned"],
-        revenue_per_return=metrics.share(funnel.data["revenue"], won) or 0.0,
+def uplift_panel(*, filters: DashboardFilters, funnel: Panel, figures: PeriodFigures) -> Panel:
+    """Return rate of the called cases against the control cases opened in the period, by one
+    outcome for both (a purchase within the case's lifetime), with Newcombe's 95% interval."""
+    result = figures.uplift
+    revenue_per_win = metrics.share(funnel.data["revenue"], funnel.data["won"]) or 0.0
+    incremental_revenue = (
+        result.incremental_returns * revenue_per_win
+        if result.incremental_returns is not None
+        else None
     )
     table = Table(
         _("Called clients against the control group"),
         [
             Column(_("Group"), "text"),
             Column(_("Cases")),
-            Column(_("Came back")),
+            Column(_("Bought within the case lifetime")),
             Column(_("Rate"), "percent"),
         ],
         [
@@ -170,8 +167,8 @@ def uplift_panel(*, filters: DashboardFilters, funnel: Panel) -> Panel:
             [_("Uplift, points"), pct(result.uplift)],
             [_("Low end of the 95 percent interval, points"), pct(result.low)],
             [_("High end of the 95 percent interval, points"), pct(result.high)],
-            [_("Wins caused by the calls"), result.incremental_returns],
-            [_("Incremental revenue"), result.incremental_revenue],
+            [_("Returns caused by the calls"), result.incremental_returns],
+            [_("Incremental revenue"), incremental_revenue],
         ],
     )
     chart = {
@@ -180,7 +177,7 @@ def uplift_panel(*, filters: DashboardFilters, funnel: Panel) -> Panel:
         "labels": [_("Called"), _("Control group")],
         "datasets": [
             {
-                "label": _("Came back"),
+                "label": _("Bought within the case lifetime"),
                 "data": [pct(result.treated_rate), pct(result.control_rate)],
                 "colors": [COLOURS["treated"], COLOURS["control"]],
             }
@@ -188,18 +185,43 @@ def uplift_panel(*, filters: DashboardFilters, funnel: Panel) -> Panel:
     }
     notes = []
     no_control = None
-    if not result.has_control:
+    if filters.manager_id and figures.manager_comparable is False:
         no_control = _(
-            "There is no control group in this period, so the win-back rate cannot be separated from "
-            "clients who would have come back on their own. Set a control share in the policy to measure it."
+            "No control cases were opened in the weeks and segments of this manager's cases, so "
+            "their cases cannot be compared with clients who were not called."
         )
-    if filters.manager_id:
-        notes.append(_("The control group is nobody's: it is compared with this manager's cases."))
+    elif not result.has_control:
+        no_control = _(
+            "There is no control group in this period, so the return rate cannot be separated "
+            "from clients who would have come back on their own. Set a control share in the "
+            "policy to measure it."
+        )
+    elif not result.enough_control:
+        notes.append(
+            _(
+                "Only %(cases)s control cases: the interval is wide, and the measured share is "
+                "not used for the revenue left on the table below %(needed)s."
+            )
+            % {"cases": result.control, "needed": metrics.MIN_CONTROL_CASES}
+        )
+    if filters.manager_id and figures.manager_comparable:
+        notes.append(
+            _(
+                "This manager's cases against the control cases opened in the same weeks and "
+                "segments."
+            )
+        )
+    comparable = result.has_control and no_control is None
     return Panel(
         "uplift",
         [table, estimate],
-        chart if result.has_control else None,
-        {"uplift": result, "no_control": no_control},
+        chart if comparable else None,
+        {
+            "uplift": result,
+            "no_control": no_control,
+            "comparable": comparable,
+            "incremental_revenue": incremental_revenue,
+        },
         notes,
     )
 

@@ -31,7 +31,7 @@ from django.db.models.functions import TruncMonth
 
 from clients.models import Client, Segment, Status, Transaction
 from clients.tally import status_counts
-from reactivation import bgnbd, metrics, rules
+from reactivation import bgnbd, rules
 from reactivation.models import (
     BusinessSettings,
     Case,
@@ -40,11 +40,11 @@ from reactivation.models import (
     ValueSnapshot,
 )
 from reactivation.planner import BY_KEY, planner_settings
+from reactivation.services import gate
 from reactivation.services.activity import ACTIVITY_REFRESH_DAYS, activity_refresh, as_date
 from reactivation.services.dashboard_cache import dashboard_changed
 
 EXPECTED_PURCHASES_HORIZON_DAYS = 90
-DEFAULT_YEARLY_CHURN = 0.30  # used by the value table until a year of snapshots exists
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -236,20 +236,6 @@ def cohorts_add_day(*, as_of: dt.date) -> int:
 # --- value table --------------------------------------------------------------------------------
 
 
-def yearly_churn_on(as_of: dt.date) -> float:
-    """One minus the twelve-month retention rate ending on ``as_of``, from the snapshots."""
-    year_ago = as_of - dt.timedelta(days=365)
-    totals = DailySnapshot.objects.filter(segment__isnull=True)
-    start = totals.filter(as_of=year_ago).aggregate(s=Sum("active") + Sum("sleeping"))["s"]
-    end = totals.filter(as_of=as_of).aggregate(e=Sum("active") + Sum("sleeping"))["e"]
-    new = totals.filter(as_of__gt=year_ago, as_of__lte=as_of).aggregate(n=Sum("new_clients"))["n"]
-    retention = metrics.crr(
-        start_customers=start or 0, end_customers=end or 0, new_customers=new or 0
-    )
-    churn = metrics.yearly_churn(retention=retention)
-    return DEFAULT_YEARLY_CHURN if churn is None else churn
-
-
 @dataclass
 class _Group:
     clients: int = 0
@@ -263,10 +249,21 @@ class _Group:
 
 def value_snapshot_write(*, as_of: dt.date) -> int:
     """The value table for ``as_of``: per segment, status and ABC class, the clients, their
-    revenue, purchase days and cycles, their potential value (the value rule) and the expected
-    purchases in the next 90 days from the segment's fitted model. Returns the rows written."""
+    revenue, purchase days and cycles, their potential value and the expected purchases in the
+    next 90 days from the segment's fitted model. Returns the rows written.
+
+    Potential value is the gate's value of a client, with the gate's figures (its margin per
+    purchase x the purchases per year the segment's customers really make x the lifetime from
+    the measured yearly churn; ``services.gate``), so the ABC panel and the queue agree."""
     settings = BusinessSettings.load()
-    churn = yearly_churn_on(as_of)
+    context = gate.GateContext(
+        as_of=as_of,
+        policies={},
+        figures={row["group"]: row for row in gate.value_figures(as_of=as_of)},
+        offer_cost=0.0,
+        margin_rate=settings.margin_rate,
+    )
+    figures = {}
     models = {segment.pk: segment for segment in Segment.objects.all() if segment.has_model}
     groups: dict[tuple, _Group] = defaultdict(_Group)
     fields = (
@@ -292,13 +289,18 @@ def value_snapshot_write(*, as_of: dt.date) -> int:
         group.purchase_days += days
         if cycle:
             group.cycle_days_sum += cycle
-            per_purchase = (
-                float(margin) / days
-                if margin and days
-                else float(revenue or 0) * settings.margin_rate / max(days, 1)
-            )
-            group.potential_value += rules.potential_value(
-                margin_per_purchase=per_purchase, cycle_days=cycle, yearly_churn=churn
+            if segment_id not in figures:
+                figures[segment_id] = context.value_figures(segment_id)
+            own = figures[segment_id]
+            group.potential_value += rules.client_value(
+                margin_per_purchase=gate.margin_per_purchase(
+                    margin=float(margin or 0),
+                    revenue=float(revenue or 0),
+                    purchase_days=days,
+                    margin_rate=settings.margin_rate,
+                ),
+                purchases_per_year=own.purchases_per_year,
+                lifetime_years=own.lifetime_years,
             )
         if segment_id in models and first is not None and first <= as_of:
             modelled[segment_id].append((key, days - 1, (last - first).days, (as_of - first).days))

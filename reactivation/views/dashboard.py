@@ -71,6 +71,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "latest": latest,
         "query": query.urlencode(),
         "return_share_percent": round(filters.return_share * 100, 2),
+        # A number input takes only a plain decimal point: never the language's "20,0".
+        "return_share_input": (
+            form.data.get("return_share", "")
+            if form.errors.get("return_share")
+            else f"{filters.return_share * 100:g}"
+        ),
     }
     template = (
         "reactivation/dashboard.html#panels" if request.htmx else "reactivation/dashboard.html"

@@ -59,10 +59,10 @@ def test_charts_render_with_data_and_the_numbers_match(
     status = chart_data(page, "status")
     assert [int(v) for v in column(page, "status-0", 1)] == status[0]
     assert [int(v) for v in column(page, "status-0", 3)] == status[2]
-    assert [float(v) for v in column(page, "retention-0", 6)] == chart_data(page, "retention")[0]
+    assert [float(v) for v in column(page, "retention-0", 8)] == chart_data(page, "retention")[0]
     managers = chart_data(page, "managers")  # shown open: calls against plan, in percent
     assert [float(v) for v in column(page, "managers-0", 3)] == managers[0]
-    expect(page.locator("#left-on-table")).to_have_text("600,000")
+    expect(page.locator("#left-on-table")).to_have_text("2,493")  # 24 x 20% x 0.5 x 18,700 / 18
     expect(page.locator('table[data-table="cohort-heat"] td.heat-6').first).to_have_text("60")
     assert console_errors == []
 
@@ -77,11 +77,12 @@ def test_return_share_recalculates_the_estimate(
     page.fill("#id_return_share", "30")
     page.get_by_role("button", name="Recalculate").click()
 
-    expect(page.locator("#left-on-table")).to_have_text("900,000")
+    expect(page.locator("#left-on-table")).to_have_text("3,740")
     expect(page).to_have_url(
         f"{live_server.url}/dashboard/?{QUERY}&segment=&manager=&return_share=30"
     )
-    assert chart_data(page, "ltv")[0][-1] == 1_500_000  # the 50% bar: 150 x 50% x 10 x 2,000
+    # the 50% bar: 24 clients ever x 50% x 0.5 purchases a year x 18,700 / 18
+    assert chart_data(page, "ltv")[0][-1] == round(24 * 0.5 * 0.5 * 18_700 / 18, 2)
     assert console_errors == []
 
 

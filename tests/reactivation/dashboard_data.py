@@ -1,19 +1,30 @@
 """A small business whose dashboard figures are computed by hand (see each comment).
 
-June 2026 is the period. Numbers are chosen so that every figure is a round one:
-- S = 100 customers on 31 May, E = 95 on 30 June, N = 15 new in June: CRR = (95 - 15) / 100 = 80%.
-- 30 purchase days and 60,000 of revenue in June: average check 2,000.
-- 150 clients who ever bought, mean cycle 36.5 days: 10 purchases a year.
-- twelve months: S = 100 on 30 June 2025, E = 95, N = 15: CRR 80%, churn 20%, lifetime 5 years.
-- LTV = 2,000 x 10 x 5 = 100,000; left on the table = 150 x 20% x 10 x 2,000 = 600,000.
-- 10 cases to call in June (alice): 6 contacted, 4 reached, 3 offered, 2 won back;
-  10 control cases, 1 came back: uplift 20% - 10% = 10 points,
-  interval 0.1 +- 1.96 x sqrt(0.2 x 0.8 / 10 + 0.1 x 0.9 / 10) = [-20.99, 40.99] points.
+June 2026 is the period; every policy keeps the default cycle of 30 days for a first purchase
+(sleeping after 30 days, lost after 90). Purchases (1,000 each unless said otherwise):
+- K, 8 clients: 20 May and 15 June: customers on 31 May and on 30 June (retained);
+- D, 2 clients: 15 March: sleeping on 31 May (77 days), lost on 30 June (107 days);
+- R, 1 client: 1 December 2025 (lost on 31 May) and 20 June: returned;
+- Y, 5 clients: 20 June 2025 (lost on 31 May) and 10 June: returned;
+- L, 5 clients: 1 June 2025 only: customers on 30 June 2025, lost since;
+- the called case's clients 1 (1 June: 700, 20 June) and 2 (25 June: 2,000) and control client
+  0 (10 June): first purchases in June, new.
+So for June: S = K + D = 10, E = 17 = retained 8 + returned 6 + new 3; retention 8 / 10 = 80%;
+lost at the end D + L = 7; clients ever 24. Over the year to 30 June: customers on 30 June 2025
+Y + L = 10, of them Y still customers: retention 50%, churn 50%, lifetime 2 years; they made
+5 purchase days in the year: 0.5 purchases a year. June: 18,700 of revenue on 18 purchase
+days, margin 30% of it (no margins imported): margin per purchase 18,700 x 0.3 / 18.
+LTV = 18,700 x 0.3 / 18 x 0.5 x 2; rule of thumb = 24 x 20% x 0.5 x 18,700 / 18.
+- 10 cases to call in June (alice, opened 2 June): 6 contacted, 4 reached, 3 offered, 2 won
+  back (clients 1 and 2 bought after the case opened); 10 control cases (3 June), 1 bought
+  within the case lifetime (control client 0) and one more closed "won back" by hand without a
+  purchase, which counts for nothing: uplift 20% - 10% = 10 points, Newcombe's interval
+  -23.62 to 42.05 points; only 10 control cases, so no measured share.
 - revenue won back: 1,000 + 500 + 300 (client 1, days 0 to 89 after the win) + 2,000 (client 2)
   = 3,800; incremental revenue = 0.1 x 10 x 3,800 / 2 = 1,900.
 - cost: 2 redeemed offers x 300 + 8 calls x 50 = 1,000.
 - reasons: price 3, quality 1.
-- cohorts: January 10 clients, 6 bought in February, 3 in March: 100%, 60%, 30%.
+- the status mix, the cohorts and the value table come from their own tables (below).
 """
 
 from __future__ import annotations
@@ -175,11 +186,30 @@ def build(*, manager, colleague) -> dict:
             closed_on=END,
         )
         if index == 0:
+            TransactionFactory(client=control.client, date=dt.date(2026, 6, 10))
+        if index in (0, 1):  # the second one typed in by hand, with no purchase behind it
             control.status = Case.Status.WON_BACK
             control.save()
+    history(coffee)
 
     refresh()
     return {"coffee": coffee, "office": office, "cases": cases, "price": price, "quality": quality}
+
+
+def history(segment) -> None:
+    """The purchases of K, D, R, Y and L (see the module docstring)."""
+    groups = (
+        (8, (dt.date(2026, 5, 20), dt.date(2026, 6, 15))),
+        (2, (dt.date(2026, 3, 15),)),
+        (1, (dt.date(2025, 12, 1), dt.date(2026, 6, 20))),
+        (5, (dt.date(2025, 6, 20), dt.date(2026, 6, 10))),
+        (5, (dt.date(2025, 6, 1),)),
+    )
+    for count, days in groups:
+        for _ in range(count):
+            client = ClientFactory(segment=segment)
+            for day in days:
+                TransactionFactory(client=client, date=day, amount=Decimal("1000"))
 
 
 def refresh() -> None:

@@ -4,6 +4,7 @@ the filters, the CSV exports and who may open it."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -38,13 +39,22 @@ def panels(business, owner, login):
     return response.context["panels"]
 
 
-def test_retention_rate_is_end_minus_new_over_start(panels):
-    retention = panels["retention"]
-    assert retention.data["crr"] == pytest.approx(0.80)
-    assert (retention.data["s"], retention.data["e"], retention.data["n"]) == (100, 95, 15)
-    june = retention.tables[0].rows[0]
-    assert june[3:] == [100, 95, 15, pytest.approx(0.80)]
-    assert retention.chart["datasets"][0]["data"] == [80.0]
+def test_customers_split_into_retained_returned_and_new(panels):
+    retention = panels["retention"].data
+    assert (retention["s"], retention["e"]) == (10, 17)
+    assert (retention["retained"], retention["returned"], retention["new"]) == (8, 6, 3)
+    assert retention["retention"] == pytest.approx(0.80)
+    june = panels["retention"].tables[0].rows[0]
+    assert june[3:] == [10, 17, 8, 6, 3, pytest.approx(0.80)]
+    assert panels["retention"].chart["datasets"][0]["data"] == [80.0]
+    assert panels["retention"].chart["datasets"][1]["data"] == [60.0]  # returned, % of S
+
+
+def test_the_page_shows_retained_over_s_not_the_seeds_crr(panels, business, owner, login):
+    body = login(owner).get(URL, PERIOD).content.decode()
+    assert 'id="kpi-retention">80.0 %' in body
+    assert 'id="kpi-returned">6<' in body
+    assert "CRR" not in body
 
 
 def test_status_mix_shares_and_change_against_the_previous_period(panels):
@@ -82,19 +92,64 @@ def test_revenue_won_back_counts_90_days_from_the_win_against_cost(panels):
     assert funnel.data["roi"] == pytest.approx(3.8)
 
 
-def test_uplift_against_the_control_group_with_its_interval(panels):
+def test_uplift_counts_purchases_within_the_case_lifetime_for_both_groups(panels):
     result = panels["uplift"].data["uplift"]
-    assert (result.treated, result.treated_won, result.control, result.control_returned) == (
+    # Two called clients bought; of the control cases one bought and one was only typed in
+    # as won back, which is no purchase.
+    assert (result.treated, result.treated_returned, result.control, result.control_returned) == (
         10,
         2,
         10,
         1,
     )
     assert result.uplift == pytest.approx(0.10)
-    assert result.low == pytest.approx(-0.209905, abs=1e-5)
-    assert result.high == pytest.approx(0.409905, abs=1e-5)
-    assert result.incremental_revenue == pytest.approx(1900)
+    assert result.low == pytest.approx(-0.236225, abs=1e-5)
+    assert result.high == pytest.approx(0.420536, abs=1e-5)
+    assert result.possibly_chance
+    assert panels["uplift"].data["incremental_revenue"] == pytest.approx(1900)
     assert panels["uplift"].data["no_control"] is None
+
+
+def test_a_case_closed_won_back_without_a_purchase_is_no_return(business, owner, login):
+    from reactivation.models import Case
+
+    typed = business["cases"][5]
+    typed.status, typed.closed_on = Case.Status.WON_BACK, dt.date(2026, 6, 6)
+    typed.save()
+    result = login(owner).get(URL, PERIOD).context["panels"]["uplift"].data["uplift"]
+
+    assert result.treated_returned == 2
+
+
+def test_a_purchase_after_the_case_lifetime_or_the_period_does_not_count(business, owner, login):
+    from tests.factories import TransactionFactory
+
+    late = business["cases"][6].client
+    TransactionFactory(client=late, date=dt.date(2026, 7, 1))  # after the period's end
+    result = login(owner).get(URL, PERIOD).context["panels"]["uplift"].data["uplift"]
+    assert result.treated_returned == 2
+
+    july = {"period": "custom", "start": "2026-06-01", "end": "2026-08-31"}
+    cache.clear()
+    result = login(owner).get(URL, july).context["panels"]["uplift"].data["uplift"]
+    assert result.treated_returned == 3  # within 60 days of 2 June once the period holds it
+
+
+def test_a_managers_cases_are_compared_with_control_cases_of_the_same_weeks(
+    business, owner, alice, bob, login
+):
+    dashboard_data.build_others(business, manager=alice, colleague=bob)
+
+    mine = login(owner).get(URL, {**PERIOD, "manager": alice.pk}).context["panels"]["uplift"]
+    theirs = login(owner).get(URL, {**PERIOD, "manager": bob.pk}).context["panels"]["uplift"]
+
+    # Alice's ten coffee cases of the week of 2 June meet the ten control cases of that week
+    # (her office case of 9 June has none in its week and segment).
+    assert (mine.data["uplift"].treated, mine.data["uplift"].control) == (11, 10)
+    assert mine.data["comparable"]
+    # Bob's one case (8 June) has no control case in its week: no comparison.
+    assert not theirs.data["comparable"]
+    assert "cannot be compared" in theirs.data["no_control"]
 
 
 def test_without_a_control_group_the_page_says_it_cannot_separate_natural_returns(
@@ -110,22 +165,43 @@ def test_without_a_control_group_the_page_says_it_cannot_separate_natural_return
     assert "cannot be separated" in response.content.decode()
 
 
-def test_lifetime_value_and_revenue_left_on_the_table(panels):
+CHECK = 18_700 / 18
+MARGIN_PER_PURCHASE = 18_700 * 0.3 / 18
+
+
+def test_lifetime_value_from_what_customers_really_buy(panels):
     ltv = panels["ltv"].data
-    assert ltv["check"] == pytest.approx(2000)
-    assert ltv["per_year"] == pytest.approx(10)
-    assert ltv["years"] == pytest.approx(5)
-    assert ltv["ltv"] == pytest.approx(100_000)
-    assert ltv["clients_ever"] == 150
+    assert ltv["check"] == pytest.approx(CHECK)
+    assert ltv["margin_per_purchase"] == pytest.approx(MARGIN_PER_PURCHASE)
+    assert ltv["per_year"] == pytest.approx(0.5)  # 5 purchase days of 10 customers a year ago
+    assert ltv["churn"] == pytest.approx(0.5)
+    assert ltv["years"] == pytest.approx(2.0) and not ltv["lifetime_capped"]
+    assert ltv["ltv"] == pytest.approx(MARGIN_PER_PURCHASE * 0.5 * 2)
+
+
+def test_revenue_left_on_the_table_both_ways(panels):
+    ltv = panels["ltv"].data
+    assert ltv["clients_ever"] == 24 and ltv["lost"] == 7
     assert ltv["return_share"] == pytest.approx(0.20)
-    assert ltv["left"] == pytest.approx(600_000)
+    assert ltv["left"] == pytest.approx(24 * 0.2 * 0.5 * CHECK)
+    # Ten control cases measure nothing yet: the page says so instead of a number.
+    assert ltv["measured"] is None and not ltv["enough_control"]
+    assert any("Not enough control cases" in note for note in panels["ltv"].notes)
 
 
 def test_return_share_is_adjustable_on_the_page(business, owner, login):
     response = login(owner).get(URL, {**PERIOD, "return_share": "30"})
 
-    assert response.context["panels"]["ltv"].data["left"] == pytest.approx(900_000)
+    assert response.context["panels"]["ltv"].data["left"] == pytest.approx(24 * 0.3 * 0.5 * CHECK)
     assert 'value="30"' in response.content.decode()
+
+
+def test_the_return_share_field_holds_a_plain_number_in_russian(business, owner, login):
+    client = login(owner)
+    client.cookies["django_language"] = "ru"
+    body = client.get(URL, {**PERIOD, "return_share": "20.5"}, HTTP_ACCEPT_LANGUAGE="ru").content
+    assert 'id="id_return_share" form="dashboard-filters"' in body.decode()
+    assert 'value="20.5"' in body.decode()
 
 
 def test_reasons_counts_and_shares(panels):
