@@ -11,9 +11,10 @@ of D. Only the outcomes are read after D.
 - of them, **bought again on their own**: a purchase within ``(D, D + N]`` with no case (other
   than a control case, which nobody calls) and no call between becoming lost and that purchase;
   **after contact**: the same with a case or call in between; **later**: the first purchase after
-  the horizon; **never came back**: no purchase within the horizon;
-- **missed**: clients the rule did not have lost on D (active or sleeping) who made no purchase
-  within the horizon either;
+  the horizon; **never came back**: no purchase after D at all (up to the data's last day).
+  The four add up to the flagged;
+- **missed**: clients the rule did not have lost on D (active or sleeping, so no night flagged
+  them) who never came back either;
 - **ranking quality**: the area under the ROC curve (``ranking.roc_auc``) for "buys again within
   the horizon" over every client who had bought by D, of the rule's score (days since the last
   purchase / cycle, lower ranks higher) and of the model's (P(alive) as of D; also its expected
@@ -57,8 +58,8 @@ class BacktestResult:
     bought_again_on_own: int  # of the flagged, bought within the horizon with no case or call
     bought_again_after_contact: int  # of the flagged, bought within the horizon after one
     returned_later: int  # of the flagged, first purchase after the horizon
-    never_came_back: int  # of the flagged, no purchase within the horizon
-    missed: int  # not lost on as_of, and no purchase within the horizon
+    never_came_back: int  # of the flagged, no purchase after as_of at all
+    missed: int  # not lost on as_of, and no purchase after as_of at all either
     auc_rule: float | None  # days since last / cycle, for buying again within the horizon
     auc_model: float | None  # P(alive) as of as_of from the fit on data up to as_of
     auc_expected: float | None  # the model's expected purchases within the horizon
@@ -250,6 +251,7 @@ def backtest(
     lost_from = history.last + np.floor(flag * np.nan_to_num(cycle)).astype(np.int64) + 1
     flagged = (codes == 3) & (lost_from > day - window)
     bought = (history.next_day > 0) & (history.next_day <= horizon_end)
+    never = history.next_day < 0
     came_back = flagged & bought
     contact = np.zeros(size, dtype=bool)
     where = np.flatnonzero(came_back)
@@ -267,8 +269,8 @@ def backtest(
         bought_again_on_own=int((came_back & ~contact).sum()),
         bought_again_after_contact=int((came_back & contact).sum()),
         returned_later=int((flagged & (history.next_day > horizon_end)).sum()),
-        never_came_back=int((flagged & ~bought).sum()),
-        missed=int((((codes == 1) | (codes == 2)) & ~bought).sum()),
+        never_came_back=int((flagged & never).sum()),
+        missed=int((((codes == 1) | (codes == 2)) & never).sum()),
         auc_rule=roc_auc(rule_score, bought),
         auc_model=roc_auc(alive, bought),
         auc_expected=roc_auc(expected, bought),

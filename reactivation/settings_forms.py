@@ -43,6 +43,7 @@ class PolicyForm(forms.ModelForm):
         fields = [
             "sleeping_after",
             "flag_after",
+            "cycle_prior",
             "default_cycle_days",
             "prior_strength",
             "min_cycle_days",
@@ -50,15 +51,36 @@ class PolicyForm(forms.ModelForm):
             "excluded_classes",
             "cooldown_days",
             "cost_per_call",
+            "prior_uplift",
             "case_lifetime_days",
             "attempt_cap",
             "control_share",
         ]
+        labels = {
+            "default_cycle_days": _("typed default cycle, days"),
+            "prior_strength": _("typed prior strength, gaps"),
+        }
         widgets = {
+            "prior_uplift": forms.NumberInput(attrs={"step": "0.01"}),
             "sleeping_after": forms.NumberInput(attrs={"step": "0.1"}),
             "flag_after": forms.NumberInput(attrs={"step": "0.1"}),
             "control_share": forms.NumberInput(attrs={"step": "0.01"}),
         }
+
+    # Added after the other fields: a form sent without them (an older script) keeps the values.
+    KEPT_WHEN_ABSENT = ("cycle_prior", "prior_uplift")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.KEPT_WHEN_ABSENT:
+            self.fields[name].required = False
+
+    def clean_cycle_prior(self) -> str:
+        return self.cleaned_data.get("cycle_prior") or self.instance.cycle_prior
+
+    def clean_prior_uplift(self) -> float:
+        value = self.cleaned_data.get("prior_uplift")
+        return self.instance.prior_uplift if value is None else value
 
     def clean_excluded_classes(self) -> str:
         value = self.cleaned_data.get("excluded_classes") or ""
@@ -76,6 +98,17 @@ class BacktestForm(forms.Form):
     days = forms.IntegerField(
         label=_("Bought again within, days"), min_value=1, max_value=730, initial=60
     )
+    window = forms.IntegerField(
+        label=_("Lost in the days before, days"),
+        min_value=1,
+        max_value=365,
+        initial=7,
+        required=False,
+        help_text=_("The nights whose newly lost clients are judged (default 7)."),
+    )
+
+    def clean_window(self) -> int:
+        return self.cleaned_data.get("window") or 7
 
     def clean_as_of(self) -> dt.date:
         value = self.cleaned_data["as_of"]

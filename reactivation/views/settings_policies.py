@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clients.models import Segment
+from clients.models import Client, Segment
 from clients.tally import status_counts
 from reactivation.models import Policy
-from reactivation.policies import policy_for_segments
+from reactivation.policies import cycle_prior, cycle_priors, policy_for_segments
 from reactivation.roles import admin_required
 from reactivation.services import admin as services
 from reactivation.services import backlog
@@ -42,8 +42,15 @@ def settings_policies(request: HttpRequest) -> HttpResponse:
     for (segment_id, status), clients in status_counts().items():
         counts[segment_id]["total"] += clients
         counts[segment_id][status] = clients
+    priors = cycle_priors()
     rows = [
-        {"segment": None, "policy": policies[None], "counts": counts.get(None, {}), "own": True}
+        {
+            "segment": None,
+            "policy": policies[None],
+            "counts": counts.get(None, {}),
+            "own": True,
+            "prior": priors[None],
+        }
     ]
     for segment in Segment.objects.order_by("name"):
         own = segment.pk in policies
@@ -53,6 +60,7 @@ def settings_policies(request: HttpRequest) -> HttpResponse:
                 "policy": policies.get(segment.pk) or policies[None],
                 "counts": counts.get(segment.pk, {}),
                 "own": own,
+                "prior": priors.get(segment.pk),
             }
         )
     context = {"rows": rows, "create_form": PolicyCreateForm(), "backlog": backlog.backlog_count()}
@@ -117,10 +125,18 @@ def _preview(policy: Policy) -> Any:
     return policy_preview(policy=policy)
 
 
-def _backtest(policy: Policy, as_of: dt.date, days: int) -> Any:
+def _backtest(policy: Policy, form: BacktestForm) -> Any:
     from reactivation.backtest import backtest
 
-    return backtest(policy=policy, as_of=as_of, days=days)
+    data = form.cleaned_data
+    return backtest(policy=policy, as_of=data["as_of"], days=data["days"], window=data["window"])
+
+
+def _prior(policy: Policy) -> Any:
+    """The cycle prior this policy uses for its own segment's clients (the default policy: for
+    the clients without a segment), with the fitted and the typed candidates."""
+    holder = policy.segment if policy.segment_id else policy_for_segments()[None]
+    return cycle_prior(policy, holder)
 
 
 def _backtest_form(data: Any) -> BacktestForm:
@@ -131,6 +147,7 @@ def _backtest_form(data: Any) -> BacktestForm:
         {
             "as_of": (today - dt.timedelta(days=BACKTEST_DEFAULT_LOOKBACK_DAYS)).isoformat(),
             "days": BACKTEST_DEFAULT_DAYS,
+            "window": 7,
         }
     )
 
@@ -159,11 +176,8 @@ def settings_policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
         "form": form,
         "preview": _preview(shown),
         "backtest_form": backtest_form,
-        "backtest": _backtest(
-            shown, backtest_form.cleaned_data["as_of"], backtest_form.cleaned_data["days"]
-        )
-        if backtest_form.is_valid()
-        else None,
+        "backtest": _backtest(shown, backtest_form) if backtest_form.is_valid() else None,
+        "prior": _prior(shown),
         "previewing_unsaved": request.method == "POST",
     }
     return render(request, "reactivation/settings/policy_form.html", context)
@@ -192,19 +206,43 @@ def settings_policy_backtest(request: HttpRequest, policy_id: int) -> HttpRespon
     backtest_form = _backtest_form(request.GET)
     result = None
     if candidate is not None and backtest_form.is_valid():
-        result = _backtest(
-            candidate, backtest_form.cleaned_data["as_of"], backtest_form.cleaned_data["days"]
-        )
+        result = _backtest(candidate, backtest_form)
     context = {"policy": policy, "form": form, "backtest_form": backtest_form, "backtest": result}
     return render(request, "reactivation/settings/policy_form.html#backtest", context)
 
 
 # --- Fitted model parameters -------------------------------------------------------------------
+UNSEGMENTED = 0  # the models page's key of the clients without a segment
+
+
+def _fit_segment(segment_id: int) -> Segment | None:
+    if segment_id == UNSEGMENTED:
+        return None
+    return get_object_or_404(Segment, pk=segment_id)
+
+
+def _fit_name(segment: Segment | None) -> str:
+    return segment.name if segment is not None else _("clients without a segment")
+
+
 @admin_required
 def settings_models(request: HttpRequest) -> HttpResponse:
     segments = Segment.objects.annotate(clients_count=Count("clients")).order_by("name")
     fits = request.session.get("model_fits", {})
-    rows = [{"segment": s, "fit": fits.get(str(s.pk))} for s in segments]
+    rows = [{"segment": s, "key": s.pk, "holder": s, "fit": fits.get(str(s.pk))} for s in segments]
+    # The clients without a segment are a segment of their own: their fit lives on the default
+    # policy; their row's key is 0.
+    unsegmented = Client.objects.filter(segment__isnull=True).count()
+    if unsegmented:
+        rows.append(
+            {
+                "segment": None,
+                "key": UNSEGMENTED,
+                "holder": policy_for_segments()[None],
+                "clients": unsegmented,
+                "fit": fits.get(str(UNSEGMENTED)),
+            }
+        )
     return render(
         request,
         "reactivation/settings/models.html",
@@ -218,18 +256,18 @@ def settings_model_fit(request: HttpRequest, segment_id: int) -> HttpResponse:
     """Fit the segment's parameters for review; nothing is applied until the admin says so."""
     from reactivation.services.modelfit import model_fit
 
-    segment = get_object_or_404(Segment, pk=segment_id)
+    segment = _fit_segment(segment_id)
     form = ModelFitForm(request.POST)
     until = form.cleaned_data.get("until") if form.is_valid() else None
     fit = model_fit(segment=segment, until=until or timezone.localdate())
     fits = request.session.get("model_fits", {})
-    fits[str(segment.pk)] = fit.as_json()
+    fits[str(segment_id)] = fit.as_json()
     request.session["model_fits"] = fits
     if not fit.ok:
         messages.warning(
             request,
             _("Too little data in %(segment)s to fit a model; the rule alone applies.")
-            % {"segment": segment.name},
+            % {"segment": _fit_name(segment)},
         )
     return redirect("settings_models")
 
@@ -240,17 +278,22 @@ def settings_model_apply(request: HttpRequest, segment_id: int) -> HttpResponse:
     """Apply the fit the admin reviewed (kept in their session), not a fresh one."""
     from reactivation.services.modelfit import SegmentFit, model_apply
 
-    segment = get_object_or_404(Segment, pk=segment_id)
+    segment = _fit_segment(segment_id)
     fits = request.session.get("model_fits", {})
-    data = fits.get(str(segment.pk))
+    data = fits.get(str(segment_id))
     if not data or data.get("r") is None:
         messages.error(request, _("Fit the segment first, then apply what you reviewed."))
         return redirect("settings_models")
     fit = SegmentFit(**{**data, "until": dt.date.fromisoformat(data["until"])})
     model_apply(segment=segment, fit=fit)
-    fits.pop(str(segment.pk), None)
+    fits.pop(str(segment_id), None)
     request.session["model_fits"] = fits
     messages.success(
-        request, _("Model parameters applied to %(segment)s.") % {"segment": segment.name}
+        request,
+        _(
+            "Model parameters applied to %(segment)s; one-time buyers' cycles follow the fitted "
+            "prior unless the policy pins the typed one."
+        )
+        % {"segment": _fit_name(segment)},
     )
     return redirect("settings_models")

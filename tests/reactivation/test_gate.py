@@ -1,4 +1,5 @@
-"""The queue gate: who gets a case, every exclusion reason, the control draw, value and priority."""
+"""The queue gate: who gets a case, every exclusion reason, the control draw, the value, the
+measured uplift by P(alive) band and the expected gain that orders the queue."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from clients.models import Client
 from clients.stats import refresh_clients
 from reactivation.models import Case, Policy, QueueExclusion
 from reactivation.services.gate import (
+    BASE,
     DEFAULT_YEARLY_CHURN,
+    band_of,
     cases_open_for_lost,
     control_draw,
-    measure_yearly_churn,
+    figures_from_counts,
+    gate_context,
+    measure_uplift_bands,
+    measure_value_figures,
 )
 from tests.factories import CaseFactory, ClientFactory, OfferTemplateFactory, TransactionFactory
 
@@ -51,9 +57,12 @@ def test_a_newly_lost_client_gets_one_case_with_value_and_priority():
         False,
     )
     assert case.assigned_to is None
-    # 1000 x 30% margin a purchase, one purchase a month, 12 / 0.3 = 40 months.
-    assert case.potential_value == Decimal("12000.00")
-    assert case.priority == pytest.approx(12000)  # no fitted model: the value alone
+    # A base this small measures nothing: 1 purchase a year and churn 0.3 (1 / 0.3 years).
+    # 1000 x 30% margin a purchase x 1 x 3.33 years = 1000; a call buys the policy's prior 10%
+    # extra return share and costs 50: 1000 x 0.1 - 50 = 50.
+    assert case.potential_value == Decimal("1000.00")
+    assert case.priority == pytest.approx(50)
+    assert case.p_alive is None  # no fitted model
     assert not QueueExclusion.objects.exists()
 
 
@@ -114,16 +123,88 @@ def test_an_excluded_abc_class_stays_out_and_another_gets_in():
 
 
 @pytest.mark.django_db
-def test_a_client_worth_less_than_winning_back_costs_is_excluded():
+def test_a_client_whose_call_would_not_pay_is_excluded_with_the_sum():
     OfferTemplateFactory(cost=Decimal("300"))
-    cheap = lost_client(amount="20")  # 20 x 0.3 x 40 = 240 < 300 + 50
-    worth_it = lost_client(amount="100")  # 1200 >= 350
+    cheap = lost_client(amount="20")  # value 20: 20 x 0.1 - 350 < 0
+    worth_it = lost_client(amount="5000")  # value 5000: 5000 x 0.1 - 350 = 150
 
     cases_open_for_lost(as_of=AS_OF, client_ids=[cheap.pk, worth_it.pk])
 
     assert exclusion_of(cheap).reason == QueueExclusion.Reason.LOW_VALUE
-    assert exclusion_of(cheap).detail == "240.00 < 350.00"
-    assert Case.objects.filter(client=worth_it).exists()
+    assert exclusion_of(cheap).detail == "20.00 x 0.100 - 350.00 = -348.00"
+    assert Case.objects.get(client=worth_it).priority == pytest.approx(150)
+
+
+@pytest.mark.django_db
+def test_the_queue_order_is_the_expected_gain_not_the_value():
+    """Two clients of equal value: the one in the band where calls measurably work goes first."""
+    segment_model = {"model_r": 0.5, "model_alpha": 10.0, "model_a": 0.8, "model_b": 2.5}
+    from clients.models import Segment
+
+    segment = Segment.objects.create(code="coffee", name="Coffee", **segment_model)
+    regular = lost_client(segment=segment)
+    one_time = lost_client()  # no model: band "none"
+    # The control group measured, in band "none", a 40% extra return share of a call.
+    _measured_cases(band_p_alive=None, called=(30, 18), control=(30, 6))
+
+    cases_open_for_lost(as_of=AS_OF, client_ids=[regular.pk, one_time.pk])
+
+    first, second = Case.objects.filter(opened_on=AS_OF).order_by("-priority")
+    assert first.client == one_time and second.client == regular
+    assert first.potential_value == second.potential_value
+    assert first.priority == pytest.approx(float(first.potential_value) * 0.4 - 50)
+    assert second.p_alive is not None  # its P(alive) band had no measurement: the prior 10%
+    assert second.priority == pytest.approx(float(second.potential_value) * 0.1 - 50)
+
+
+def _measured_cases(*, band_p_alive, called: tuple[int, int], control: tuple[int, int]):
+    """Closed cases whose 60-day window has ended, of which the given numbers bought in it."""
+    opened = AS_OF - dt.timedelta(days=100)
+    for is_control, (cases, returned) in ((False, called), (True, control)):
+        for index in range(cases):
+            client = ClientFactory()
+            CaseFactory(
+                client=client,
+                opened_on=opened,
+                is_control=is_control,
+                p_alive=band_p_alive,
+                status="control" if is_control else "expired",
+                closed_on=opened + dt.timedelta(days=60),
+            )
+            TransactionFactory(client=client, date=opened - dt.timedelta(days=200))
+            if index < returned:
+                TransactionFactory(client=client, date=opened + dt.timedelta(days=30))
+            elif index == returned:  # bought, but only after the window: not a return
+                TransactionFactory(client=client, date=opened + dt.timedelta(days=61))
+
+
+@pytest.mark.django_db
+def test_the_uplift_is_measured_per_band_once_both_groups_have_enough_cases():
+    _measured_cases(band_p_alive=0.3, called=(30, 15), control=(30, 6))
+    _measured_cases(band_p_alive=0.9, called=(30, 20), control=(29, 1))  # too few controls
+
+    bands = measure_uplift_bands(as_of=AS_OF)
+
+    assert bands["0.2"].called_returned == 15 and bands["0.2"].control_returned == 6
+    assert bands["0.2"].uplift == pytest.approx(0.5 - 0.2)
+    assert bands["0.8"].uplift is None
+    context = gate_context(as_of=AS_OF, figures=[{"group": BASE, "start": 0}])
+    assert context.uplift(None, 0.25) == (pytest.approx(0.3), True)
+    assert context.uplift(None, 0.95) == (pytest.approx(0.1), False)  # the policy's prior
+    assert context.uplift(None, None) == (pytest.approx(0.1), False)
+
+
+def test_p_alive_bands():
+    assert [band_of(p) for p in (None, 0.0, 0.19, 0.2, 0.5, 0.79, 0.8, 1.0)] == [
+        "none",
+        "0.0",
+        "0.0",
+        "0.2",
+        "0.5",
+        "0.5",
+        "0.8",
+        "0.8",
+    ]
 
 
 @pytest.mark.django_db
@@ -163,33 +244,38 @@ def test_the_control_draw_is_uniform_and_fixed_by_client_and_date():
 
 
 @pytest.mark.django_db
-def test_the_model_refines_the_priority():
-    from clients.models import Segment
-
-    segment = Segment.objects.create(
-        code="coffee", name="Coffee", model_r=0.5, model_alpha=10, model_a=0.8, model_b=2.5
-    )
-    client = lost_client(segment=segment)
-    cases_open_for_lost(as_of=AS_OF, client_ids=[client.pk])
-    case = Case.objects.get(client=client)
-    assert float(case.potential_value) * 0.5 <= case.priority < float(case.potential_value)
-
-
-@pytest.mark.django_db
-def test_yearly_churn_is_measured_from_the_base():
+def test_value_figures_are_the_customers_own_retention_and_purchases():
+    """40 customers a year ago (two purchases, 200 days apart: cycle 115 days, active then);
+    three in four bought again 100 days ago and are still customers, one in four is lost now."""
     for index in range(40):
         client = ClientFactory()
         TransactionFactory(client=client, date=AS_OF - dt.timedelta(days=600))
-        if index % 4:  # three in four bought again in the last year
+        TransactionFactory(client=client, date=AS_OF - dt.timedelta(days=400))
+        if index % 4:
             TransactionFactory(client=client, date=AS_OF - dt.timedelta(days=100))
-    refresh_clients(client_ids=None, as_of=AS_OF)
-    assert measure_yearly_churn(as_of=AS_OF) == pytest.approx(0.25)
+
+    figures = {row["group"]: row for row in measure_value_figures(as_of=AS_OF)}
+
+    assert figures[BASE] == {
+        "group": BASE,
+        "start": 40,
+        "retained": 30,
+        "purchase_days": 30,
+        "customers": 40,
+    }
+    value = figures_from_counts(figures[BASE])
+    assert value.yearly_churn == pytest.approx(0.25)  # 1 - retention 30 / 40
+    assert value.lifetime_years == pytest.approx(4.0)
+    assert value.purchases_per_year == pytest.approx(0.75)  # not 365 / cycle
+    assert value.measured
 
 
 @pytest.mark.django_db
-def test_yearly_churn_on_too_small_a_base_is_the_default():
+def test_value_figures_of_too_small_a_base_are_the_defaults():
     lost_client()
-    assert measure_yearly_churn(as_of=AS_OF) == DEFAULT_YEARLY_CHURN
+    figures = {row["group"]: row for row in measure_value_figures(as_of=AS_OF)}
+    value = figures_from_counts(figures[BASE])
+    assert value.yearly_churn == DEFAULT_YEARLY_CHURN and not value.measured
 
 
 @pytest.mark.django_db

@@ -10,18 +10,22 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from clients.models import Segment, Transaction
-from clients.stats import refresh_clients
+from clients.models import Client, Segment, Transaction
+from clients.stats import rebuild_stats, refresh_clients
 from reactivation import bgnbd
+from reactivation.models import Policy
+from reactivation.policies import cycle_priors
 from reactivation.selectors.model import NO_MODEL_NOTE, client_estimate, estimates
+from reactivation.services.admin import policy_save
 from tests.factories import ClientFactory, SegmentFactory, TransactionFactory
 
 UNTIL = dt.date(2026, 11, 23)
 
 
-def simulated_segment(code: str, customers: int = 300) -> Segment:
-    """Clients whose purchase days follow an MBG/NBD process (alpha in days)."""
-    segment = SegmentFactory(code=code)
+def simulated_segment(code: str | None, customers: int = 300) -> Segment | None:
+    """Clients whose purchase days follow an MBG/NBD process (alpha in days); code None: clients
+    without a segment."""
+    segment = SegmentFactory(code=code) if code else None
     truth = bgnbd.Params(r=0.6, alpha=25.0, a=0.8, b=3.0)
     x, t_x, _T = bgnbd.simulate(truth, customers=customers, T=365, seed=5)
     rng = np.random.default_rng(5)
@@ -140,3 +144,64 @@ def test_the_client_card_shows_p_alive_or_why_not(owner, login):
 
     assert f"{percent}%" in page
     assert str(NO_MODEL_NOTE) in other_page
+
+
+def one_time_buyer(segment: Segment | None) -> Client:
+    client = ClientFactory(segment=segment)
+    TransactionFactory(client=client, date=UNTIL - dt.timedelta(days=20))
+    refresh_clients(client_ids=[client.pk], as_of=UNTIL)
+    return Client.objects.select_related("stats").get(pk=client.pk)
+
+
+@pytest.mark.django_db
+def test_applying_a_fit_gives_one_time_buyers_the_fitted_typical_gap_and_a_pin_brings_back_the_typed():
+    segment = simulated_segment("coffee")
+    buyer = one_time_buyer(segment)
+    assert buyer.stats.cycle_days == pytest.approx(30.0)  # no fit yet: the typed default
+
+    call_command("fit_model", "--segment", "coffee", "--until", UNTIL.isoformat(), "--apply")
+
+    segment.refresh_from_db()
+    buyer.stats.refresh_from_db()
+    fitted = segment.model_alpha / segment.model_r
+    assert fitted != pytest.approx(30.0)
+    assert buyer.stats.cycle_days == pytest.approx(fitted)  # re-statused on apply
+    # The full rebuild computes the same.
+    rebuild_stats(as_of=UNTIL)
+    buyer.stats.refresh_from_db()
+    assert buyer.stats.cycle_days == pytest.approx(fitted)
+    prior = cycle_priors()[segment.pk]
+    assert (prior.source, prior.fitted_cycle, prior.typed_cycle) == ("fitted", fitted, 30.0)
+
+    # The admin pins the typed prior: the typed 30 days come back.
+    policy = Policy.objects.get(segment=None)
+    policy.cycle_prior = Policy.CyclePrior.TYPED
+    policy_save(policy=policy, user=None, as_of=UNTIL)
+    buyer.stats.refresh_from_db()
+    assert buyer.stats.cycle_days == pytest.approx(30.0)
+    assert cycle_priors()[segment.pk].source == "typed"
+
+
+@pytest.mark.django_db
+def test_fit_model_without_a_segment_fits_every_segment_and_the_clients_without_one(capsys):
+    simulated_segment("coffee")
+    simulated_segment(None, customers=200)
+    buyer = one_time_buyer(None)
+
+    call_command("fit_model", "--until", UNTIL.isoformat(), "--json")
+
+    payloads = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [p["segment"] for p in payloads] == ["coffee", None]
+    assert payloads[1]["clients"] == 201 and payloads[1]["r"] > 0
+    default = Policy.objects.get(segment=None)
+    assert not default.has_model  # shown, not applied
+
+    call_command("fit_model", "--until", UNTIL.isoformat(), "--apply")
+
+    default.refresh_from_db()
+    assert default.has_model and default.model_clients == 201
+    assert default.model_r == pytest.approx(payloads[1]["r"])
+    buyer.stats.refresh_from_db()
+    assert buyer.stats.cycle_days == pytest.approx(default.model_alpha / default.model_r)
+    estimate = client_estimate(Client.objects.get(pk=buyer.pk), UNTIL)
+    assert estimate.p_alive is not None  # P(alive) from the fit of the clients without a segment

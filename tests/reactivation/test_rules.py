@@ -193,3 +193,44 @@ def test_potential_value_and_the_cost_of_winning_back():
     assert not rules.worth_winning_back(potential=400, offer_cost=500, call_cost=50)
     # A base that loses nobody still has a finite lifetime.
     assert rules.expected_lifetime_months(0.0) == pytest.approx(12 / rules.MIN_YEARLY_CHURN)
+
+
+def test_the_fitted_prior_is_used_unless_pinned_or_missing():
+    fitted = rules.prior_in_use(
+        pin=rules.PRIOR_FITTED, typed_strength=1.0, typed_cycle=30.0, model_r=0.5, model_alpha=40.0
+    )
+    assert fitted == (0.5, 80.0, rules.PRIOR_FITTED)  # typical gap alpha / r
+    pinned = rules.prior_in_use(
+        pin=rules.PRIOR_TYPED, typed_strength=1.0, typed_cycle=30.0, model_r=0.5, model_alpha=40.0
+    )
+    assert pinned == (1.0, 30.0, rules.PRIOR_TYPED)
+    no_fit = rules.prior_in_use(
+        pin=rules.PRIOR_FITTED, typed_strength=2.0, typed_cycle=21.0, model_r=None, model_alpha=None
+    )
+    assert no_fit == (2.0, 21.0, rules.PRIOR_TYPED)
+    # A one-time buyer's cycle is then the fitted typical gap.
+    r, default, _ = fitted
+    assert rules.cycle_days(
+        purchase_days=1,
+        span_days=0,
+        prior_strength=r,
+        default_cycle=default,
+        min_cycle=1,
+        max_cycle=3650,
+    ) == pytest.approx(80.0)
+
+
+def test_the_value_of_a_client_and_the_expected_gain_of_a_call():
+    # 300 margin a purchase, 1.15 purchases a year, churn 0.5: 2 years.
+    value = rules.client_value(margin_per_purchase=300, purchases_per_year=1.15, lifetime_years=2)
+    assert value == pytest.approx(690)
+    assert rules.client_value(
+        margin_per_purchase=300, purchases_per_year=None, lifetime_years=2
+    ) == (0.0)
+    # 690 x 10% extra return share - (50 per call + 20 offer) = -1: not worth a call.
+    assert rules.expected_gain(value=690, uplift=0.1, offer_cost=20, call_cost=50) == pytest.approx(
+        -1.0
+    )
+    assert rules.expected_gain(value=690, uplift=0.2, offer_cost=20, call_cost=50) == pytest.approx(
+        68.0
+    )

@@ -21,6 +21,7 @@ TODAY = dt.date(2026, 11, 20)
 FIELDS = [
     "sleeping_after",
     "flag_after",
+    "cycle_prior",
     "default_cycle_days",
     "prior_strength",
     "min_cycle_days",
@@ -28,6 +29,7 @@ FIELDS = [
     "excluded_classes",
     "cooldown_days",
     "cost_per_call",
+    "prior_uplift",
     "case_lifetime_days",
     "attempt_cap",
     "control_share",
@@ -155,13 +157,16 @@ def test_preview_without_saving_as_a_plain_form_post(login, admin_user, policy, 
 
 @pytest.fixture
 def history(db):
-    """On 1 June 2026, under the default policy (cycle 30 days, lost after 90): three clients
-    are lost. One buys again within 60 days, one only later, one never; a fourth is active."""
+    """On 1 June 2026, under the default policy (cycle 30 days, lost from the 91st day): three
+    clients became lost in the week before (last seen 93, 92 and 91 days before), one was lost
+    long before. One buys again within 60 days, one only later, one never; one is active and
+    never buys again (a miss)."""
     plan = {
-        "within": [dt.date(2026, 1, 1), dt.date(2026, 6, 20)],
-        "later": [dt.date(2026, 1, 10), dt.date(2026, 9, 1)],
-        "never": [dt.date(2026, 2, 1)],
-        "active": [dt.date(2026, 5, 20), dt.date(2026, 10, 1)],
+        "within": [dt.date(2026, 2, 28), dt.date(2026, 6, 20)],
+        "later": [dt.date(2026, 3, 1), dt.date(2026, 9, 1)],
+        "never": [dt.date(2026, 3, 2)],
+        "long lost": [dt.date(2026, 1, 2)],
+        "active": [dt.date(2026, 5, 20)],
     }
     for name, days in plan.items():
         client = ClientFactory(name=name)
@@ -180,16 +185,36 @@ def test_the_backtest_counts_who_came_back_on_their_own(login, admin_user, polic
     assert _figure(response, "backtest-flagged") == 3
     assert _figure(response, "backtest-within") == 1
     assert _figure(response, "backtest-never") == 1
+    assert _figure(response, "backtest-later") == 1
+    assert _figure(response, "backtest-missed") == 1
     assert "33%" in response.content.decode()
+    # Only the client who came back within 60 days (93 days since) is a positive; the rule
+    # (fewer days since / cycle ranks higher) puts them above "long lost" (150) only, below
+    # "later" (92), "never" (91) and "active" (12): 1 of 4 pairs.
+    auc = re.search(r'data-testid="backtest-auc-rule">([\d.,]+)<', response.content.decode())
+    assert float(auc.group(1).replace(",", ".")) == pytest.approx(0.25)
+    assert 'data-testid="backtest-auc-model">—' in response.content.decode()  # too few to fit
+
+
+def test_a_one_night_window_judges_only_the_client_lost_that_night(
+    login, admin_user, policy, history
+):
+    response = login(admin_user).get(
+        reverse("settings_policy_backtest", args=[policy.pk]),
+        {**_data(policy), "as_of": "2026-06-01", "days": "60", "window": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert _figure(response, "backtest-flagged") == 1  # last seen 2 March, lost on 1 June
 
 
 def test_the_backtest_follows_the_typed_thresholds(login, admin_user, policy, history):
-    # Lost after 5 cycles (150 days): on 1 June only the client last seen on 1 January is lost.
+    # Lost after 3.05 cycles (from the 92nd day): on 1 June the client last seen on 2 March is
+    # not lost yet.
     response = login(admin_user).get(
         reverse("settings_policy_backtest", args=[policy.pk]),
-        {**_data(policy, flag_after="5.0"), "as_of": "2026-06-01", "days": "60"},
+        {**_data(policy, flag_after="3.05"), "as_of": "2026-06-01", "days": "60"},
     )
-    assert _figure(response, "backtest-flagged") == 1
+    assert _figure(response, "backtest-flagged") == 2
 
 
 def test_the_backtest_refuses_a_future_date(login, admin_user, policy, history):
@@ -267,3 +292,57 @@ def test_a_segment_with_too_little_data_is_not_applied(login, admin_user):
     segment.refresh_from_db()
     assert not segment.has_model
     assert Segment.objects.filter(model_r__isnull=False).count() == 0
+
+
+def test_the_policy_page_shows_the_fitted_and_the_typed_cycle_and_the_pin_is_kept(
+    login, admin_user, policy
+):
+    policy.model_r, policy.model_alpha, policy.model_a, policy.model_b = 0.5, 40.0, 0.8, 2.5
+    policy.save()
+    user_client = login(admin_user)
+
+    page = user_client.get(reverse("settings_policy_edit", args=[policy.pk]))
+
+    prior = page.context["prior"]
+    assert (prior.source, prior.default_cycle, prior.fitted_cycle, prior.typed_cycle) == (
+        "fitted",
+        80.0,
+        80.0,
+        30.0,
+    )
+    assert 'data-testid="cycle-prior"' in page.content.decode()
+
+    response = user_client.post(
+        reverse("settings_policy_edit", args=[policy.pk]), _data(policy, cycle_prior="typed")
+    )
+    assert response.status_code == 302
+    policy.refresh_from_db()
+    assert policy.cycle_prior == "typed"
+    page = user_client.get(reverse("settings_policy_edit", args=[policy.pk]))
+    assert (page.context["prior"].source, page.context["prior"].default_cycle) == ("typed", 30.0)
+
+
+def test_the_clients_without_a_segment_are_fitted_and_applied_as_a_segment_of_their_own(
+    login, admin_user, policy
+):
+    rng = random.Random(3)
+    for number in range(80):
+        client = ClientFactory(name=f"Walk-in {number}")
+        day = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randint(0, 200))
+        for _purchase in range(rng.randint(1, 8)):
+            TransactionFactory(client=client, date=day, amount=Decimal("700"))
+            day += dt.timedelta(days=rng.randint(10, 60))
+    user_client = login(admin_user)
+
+    page = user_client.get(reverse("settings_models"))
+    row = page.context["rows"][-1]
+    assert (row["segment"], row["key"], row["clients"]) == (None, 0, 80)
+
+    user_client.post(reverse("settings_model_fit", args=[0]))
+    fit = user_client.get(reverse("settings_models")).context["rows"][-1]["fit"]
+    assert fit["segment"] is None and fit["clients"] == 80
+    response = user_client.post(reverse("settings_model_apply", args=[0]))
+
+    assert response.status_code == 302
+    policy.refresh_from_db()
+    assert policy.has_model and policy.model_r == pytest.approx(fit["r"])
