@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "reactivation.apps.ReactivationConfig",
     "clients.apps.ClientsConfig",
     "calls.apps.CallsConfig",
+    "reactivation.messaging.apps.MessagingConfig",
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
@@ -312,3 +313,27 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5_000_000)
 # is started again at most this many times in all.
 IMPORT_JOB_TIME_LIMIT = env.int("IMPORT_JOB_TIME_LIMIT", default=CELERY_TASK_TIME_LIMIT)
 IMPORT_JOB_MAX_ATTEMPTS = env.int("IMPORT_JOB_MAX_ATTEMPTS", default=3)
+
+# --- Messages (SMS, e-mail, Telegram; see docs/messages.md) -------------------------------------
+SMS_PROVIDER = env("SMS_PROVIDER", default="console")  # console, smsru, smsc, smsaero
+SMS_BASE_URL = env("SMS_BASE_URL", default="")  # empty: the provider's own address
+SMSRU_API_ID = env("SMSRU_API_ID", default="")
+SMSC_LOGIN, SMSC_PASSWORD = env("SMSC_LOGIN", default=""), env("SMSC_PASSWORD", default="")
+SMSAERO_EMAIL = env("SMSAERO_EMAIL", default="")
+SMSAERO_API_KEY = env("SMSAERO_API_KEY", default="")
+SMS_SENDER = env("SMS_SENDER", default="")
+TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_BOT_USERNAME = env("TELEGRAM_BOT_USERNAME", default="")
+TELEGRAM_BASE_URL = env("TELEGRAM_BASE_URL", default="https://api.telegram.org")
+TELEGRAM_WEBHOOK_SECRET = env("TELEGRAM_WEBHOOK_SECRET", default="")
+# Any anymail ESP too, e.g. anymail.backends.unisender_go.EmailBackend.
+_MAIL = "console" if DEBUG else "smtp"
+EMAIL_BACKEND = env("EMAIL_BACKEND", default=f"django.core.mail.backends.{_MAIL}.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+MESSAGES_EMAIL_DOMAIN = env("MESSAGES_EMAIL_DOMAIN", default="localhost")
+# The address links in messages (unsubscribe, callbacks) start with.
+MESSAGES_PUBLIC_URL = env("MESSAGES_PUBLIC_URL", default="http://127.0.0.1:8000")
+MESSAGES_QUIET_HOURS = env("MESSAGES_QUIET_HOURS", default="21-9")  # business time; empty: none
+# At most MESSAGES_CAP advertising messages per client per channel in MESSAGES_CAP_DAYS days.
+MESSAGES_CAP = env.int("MESSAGES_CAP", default=2)
+MESSAGES_CAP_DAYS = env.int("MESSAGES_CAP_DAYS", default=7)
