@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "reactivation.apps.ReactivationConfig",
     "clients.apps.ClientsConfig",
     "calls.apps.CallsConfig",
+    "reactivation.telephony.apps.TelephonyConfig",
     "reactivation.messaging.apps.MessagingConfig",
     "rest_framework",
     "rest_framework_api_key",
@@ -337,3 +338,13 @@ MESSAGES_QUIET_HOURS = env("MESSAGES_QUIET_HOURS", default="21-9")  # business t
 # At most MESSAGES_CAP advertising messages per client per channel in MESSAGES_CAP_DAYS days.
 MESSAGES_CAP = env.int("MESSAGES_CAP", default=2)
 MESSAGES_CAP_DAYS = env.int("MESSAGES_CAP_DAYS", default=7)
+
+# --- Telephony (docs/telephony.md) ------------------------------------------------------------------
+# The environment's phone system, used when none is set on Settings -> Phone system.
+PHONE_PROVIDER = env("PHONE_PROVIDER", default="")  # zadarma, mango, generic; empty: none
+PHONE_API_KEY = env("PHONE_API_KEY", default="")
+PHONE_API_SECRET = env("PHONE_API_SECRET", default="")
+PHONE_BASE_URL = env("PHONE_BASE_URL", default="")  # empty: the provider's own address
+PHONE_WEBHOOK_TOKEN = env("PHONE_WEBHOOK_TOKEN", default="")  # /hooks/phone/<provider>/<token>/
+PHONE_TIMEZONE = env("PHONE_TIMEZONE", default=TIME_ZONE)  # how event times are read
+PHONE_MATCH_WINDOW_SECONDS = env.int("PHONE_MATCH_WINDOW_SECONDS", default=180)

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("reactivation.queue_urls")),
     path("", include("reactivation.dashboard_urls")),
     path("", include("reactivation.settings_urls")),
+    path("", include("reactivation.telephony.urls")),
     path("", include("reactivation.messaging.urls")),
     path("", include("reactivation.api.urls")),
     path("", include("reactivation.api.settings_urls")),
