@@ -96,3 +96,25 @@ def test_expected_purchases_grow_with_the_horizon_and_frequency():
 def test_too_little_data_is_refused():
     with pytest.raises(bgnbd.NotEnoughData):
         bgnbd.fit([0, 1, 2], [0, 5, 9], [30, 30, 30])
+
+
+# The values ``lifetimes`` (BetaGeoFitter, ModifiedBetaGeoFitter, penalizer 0) fits on the same
+# CDNOW summary, as its own tests pin them (three decimals).
+LIFETIMES = {
+    bgnbd.BGNBD: {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+    bgnbd.MBGNBD: {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614},
+}
+
+
+@pytest.mark.parametrize("model", [bgnbd.BGNBD, bgnbd.MBGNBD])
+def test_both_fits_reproduce_lifetimes_on_cdnow(cdnow, model):
+    result = bgnbd.fit(*cdnow, model=model)
+    for name, expected in LIFETIMES[model].items():
+        assert getattr(result.params, name) == pytest.approx(expected, abs=5e-4), name
+
+
+def test_the_fitted_prior_of_one_time_buyers_on_cdnow_is_about_eighty_days(cdnow):
+    """CDNOW's summary is in weeks: the MBG/NBD typical gap alpha / r is 6.183 / 0.525 weeks,
+    82 days, the cycle a one-time buyer gets from the fitted prior (not a typed 30 days)."""
+    params = bgnbd.fit(*cdnow, model=bgnbd.MBGNBD).params
+    assert params.alpha / params.r * 7 == pytest.approx(82.5, abs=0.5)

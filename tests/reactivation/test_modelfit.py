@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from clients.models import Client, Segment, Transaction
-from clients.stats import rebuild_stats, refresh_clients
+from clients.stats import rebuild_stats, refresh_clients, refresh_clients_orm
 from reactivation import bgnbd
 from reactivation.models import Policy
 from reactivation.policies import cycle_priors
@@ -205,3 +205,15 @@ def test_fit_model_without_a_segment_fits_every_segment_and_the_clients_without_
     assert buyer.stats.cycle_days == pytest.approx(default.model_alpha / default.model_r)
     estimate = client_estimate(Client.objects.get(pk=buyer.pk), UNTIL)
     assert estimate.p_alive is not None  # P(alive) from the fit of the clients without a segment
+
+
+@pytest.mark.django_db
+def test_the_set_wise_statistics_and_the_reference_path_agree_with_the_fitted_prior():
+    segment = simulated_segment("coffee")
+    for _ in range(5):
+        one_time_buyer(segment)
+    call_command("fit_model", "--segment", "coffee", "--until", UNTIL.isoformat(), "--apply")
+    rebuild_stats(as_of=UNTIL)  # the SQL path, with the fitted prior
+
+    # The per-client reference path (Python rules) finds nothing to change.
+    assert refresh_clients_orm(client_ids=None, as_of=UNTIL) == 0
