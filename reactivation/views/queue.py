@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -141,7 +142,10 @@ def reassign(request: HttpRequest) -> HttpResponse:
     except CaseError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Cases moved: %(count)s.") % {"count": moved})
+        messages.success(
+            request,
+            ngettext("%(count)s case moved.", "%(count)s cases moved.", moved) % {"count": moved},
+        )
     return _back(request)
 
 
@@ -152,7 +156,15 @@ def release(request: HttpRequest) -> HttpResponse:
     form = ReleaseForm(request.POST)
     if form.is_valid():
         count = manager_release_cases(manager=form.cleaned_data["manager"])
-        messages.success(request, _("Cases returned to the pool: %(count)s.") % {"count": count})
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s case returned to the pool.",
+                "%(count)s cases returned to the pool.",
+                count,
+            )
+            % {"count": count},
+        )
     else:
         messages.error(request, _("Choose the manager whose cases go back to the pool."))
     return redirect("queue_pool")

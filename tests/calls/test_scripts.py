@@ -114,3 +114,50 @@ def test_the_seed_scripts_are_valid_and_follow_the_classic_call():
         # Every answer to "why" names its reason.
         why = next(s for s in steps if s["key"] == "why")
         assert all(choice.get("reason") for choice in why["choices"])
+
+
+def test_an_answer_on_the_path_names_the_reason():
+    steps = [
+        {
+            "key": "why",
+            "text": "Why?",
+            "choices": [
+                {"label": "Дорого", "next": "end", "reason": "price"},
+                {"label": "Просто так", "next": "end"},
+            ],
+        },
+        {
+            "key": "end",
+            "text": "Bye",
+            "choices": [{"label": "Переехал", "next": "", "reason": "moved"}],
+        },
+        {
+            "key": "off",
+            "text": "Never reached",
+            "choices": [{"label": "Качество", "reason": "quality"}],
+        },
+    ]
+    assert scripts.reason_from_answers(steps, {"why": "Дорого"}) == "price"
+    assert scripts.reason_from_answers(steps, {"why": "Просто так"}) is None
+    # The last answer on the path that names one; an answer off the path counts for nothing.
+    assert scripts.reason_from_answers(steps, {"why": "Дорого", "end": "Переехал"}) == "moved"
+    assert scripts.reason_from_answers(steps, {"why": "Просто так", "off": "Качество"}) is None
+    rendered = scripts.render_steps(steps, {})
+    assert [c.reason for c in rendered[0].choices] == ["price", ""]
+
+
+def test_a_choices_reason_must_be_a_code():
+    steps = [{"key": "a", "text": "A", "choices": [{"label": "x", "reason": 5}]}]
+    assert scripts.validate_steps(steps) == [scripts.ERR_CHOICE_REASON.format(key="a")]
+
+
+def test_the_greeting_names_a_person_never_a_company():
+    hello = {"hello": "Здравствуйте!", "hello_name": "Здравствуйте, {name}!"}
+    assert scripts.greeting(**hello, contact_name="", client_name="Иван Петров") == (
+        "Здравствуйте, Иван Петров!"
+    )
+    for company in ("ООО «Северстрой-176»", "ИП Сидоров", "Acme LLC", "«Ромашка»"):
+        assert scripts.greeting(**hello, contact_name="", client_name=company) == "Здравствуйте!"
+    assert scripts.greeting(**hello, contact_name="Анна", client_name="ООО «Ромашка»") == (
+        "Здравствуйте, Анна!"
+    )

@@ -65,8 +65,17 @@ def test_a_whole_call_with_the_mouse(alice, live_server, log_in, page, console_e
     expect(page.locator("#step-noticed")).to_contain_text("120 days")
     page.get_by_text("Continue", exact=True).click()
     page.get_by_text("Too expensive", exact=True).click()
+    # The answer names a reason: the reason field says so, the manager need not enter it.
+    price = Reason.objects.get(code="price")
+    expect(page.locator("#id_reason")).to_have_value(str(price.pk))
     page.get_by_text("Open to an offer", exact=True).click()
     expect(page.locator("#step-offer")).to_be_visible()
+
+    # The offer is part of the call: its panel sits inside the call form, above Save.
+    offers = page.locator("#call-form #offers")
+    expect(offers).to_be_visible()
+    save = page.get_by_role("button", name="Save call")
+    assert offers.bounding_box()["y"] < save.bounding_box()["y"]
 
     # Issue an offer: only the offer panel changes, the call form keeps its answers.
     page.locator("#id_template").select_option(label="Скидка 10% на 14 дней")
@@ -76,10 +85,11 @@ def test_a_whole_call_with_the_mouse(alice, live_server, log_in, page, console_e
     expect(page.locator("#answer-why-4")).to_be_checked()
 
     page.get_by_text("Yes, will order", exact=True).click()
-    page.locator("#id_reason").select_option(label="Цена")
+    expect(page.locator("#id_reason")).to_have_value(str(price.pk))
     page.locator("label[for=outcome-call_back]").click()
     callback_on = timezone.localdate() + dt.timedelta(days=2)
     page.locator("#id_next_call_on").fill(callback_on.isoformat())
+    page.locator("#id_next_call_time").fill("14:30")
     page.locator("#id_notes").fill("Wants the new catalogue")
     page.get_by_role("button", name="Save call").click()
     expect(page.locator(".case-notice")).to_contain_text("Call saved.")
@@ -98,10 +108,13 @@ def test_a_whole_call_with_the_mouse(alice, live_server, log_in, page, console_e
     assert offer.call == call and code.inner_text() == offer.code
     case.refresh_from_db()
     assert case.next_call_on == callback_on
+    assert call.next_call_time == dt.time(14, 30)
 
-    # The case moved: in the week it now waits for its call-back day.
+    # The case moved: in the week it now waits for its call-back day and time, not overdue.
     page.goto(f"{live_server.url}/queue/")
-    expect(page.locator(f'tr[data-case="{case.pk}"]')).to_contain_text("Call back")
+    row = page.locator(f'tr[data-case="{case.pk}"]')
+    expect(row).to_contain_text(f"Call back on {callback_on:%m/%d/%Y} at 14:30")
+    expect(row).not_to_contain_text("Overdue")
     assert console_errors == []
 
 
@@ -135,14 +148,13 @@ def test_a_whole_call_with_the_keyboard_only(alice, live_server, log_in, page, c
 
     page.keyboard.press("1")  # outcome: reached
     expect(page.locator("#outcome-reached")).to_be_checked()
-    page.keyboard.press("r")  # reason
+    page.keyboard.press("r")  # reason: "Too expensive" has filled it already
     expect(page.locator("#id_reason")).to_be_focused()
-    page.keyboard.press("ArrowDown")  # "Нет потребности"
+    expect(page.locator("#id_reason")).to_have_value(str(Reason.objects.get(code="price").pk))
     page.keyboard.press("Escape")
-    page.keyboard.press("w")  # close the case ...
-    page.keyboard.press("ArrowDown")
-    page.keyboard.press("ArrowDown")  # ... as won back
-    expect(page.locator("#id_close_as")).to_have_value("won_back")
+    page.keyboard.press("w")  # the call's result ...
+    page.keyboard.press("ArrowDown")  # ... a promise to buy
+    expect(page.locator("#id_close_as")).to_have_value("promised")
     page.keyboard.press("Escape")
     page.keyboard.press("m")
     page.keyboard.type("Back with 10% off")
@@ -151,12 +163,47 @@ def test_a_whole_call_with_the_keyboard_only(alice, live_server, log_in, page, c
     expect(page.locator("#case-title")).to_have_text("Boris Next")
     expect(page).to_have_url(f"{live_server.url}/cases/{second.pk}/")
     first.refresh_from_db()
-    assert first.status == Case.Status.WON_BACK and first.credited_manager == alice
+    # A promise is not a win: the case stays open until the client buys.
+    assert first.status == Case.Status.OPEN and first.credited_manager is None
     call = Call.objects.get(case=first)
-    assert (call.outcome, call.reason.code, call.notes) == (
+    assert (call.outcome, call.reason.code, call.notes, call.promised_to_buy) == (
         "reached",
-        "no_need",
+        "price",
         "Back with 10% off",
+        True,
     )
     assert Offer.objects.get(case=first).call == call
     assert console_errors == []
+
+
+def test_a_call_in_russian_with_a_promise_to_buy(alice, live_server, log_in, page, console_errors):
+    """The Russian page: only the Russian script is offered, the company is greeted
+    neutrally, «Дорого» fills the reason, the call ends with a promise to buy and the case
+    stays open; saving with htmx logs nothing (no inline style for the CSP to refuse)."""
+    seed_catalogue()
+    case = _case(alice, "ООО «Северстрой-176»", "A")
+    second = _case(alice, "Пётр Второй", "B")
+    log_in(alice, language="ru")
+    page.goto(f"{live_server.url}/cases/{case.pk}/")
+    expect(page.locator("#step-greet")).to_contain_text("Здравствуйте! Меня зовут Alice Manager")
+    expect(page.locator("#step-greet")).not_to_contain_text("Северстрой")
+    expect(page.locator("#script-switch")).to_have_count(0)  # one script in Russian: no picker
+    page.get_by_text("Да, удобно", exact=True).click()
+    page.get_by_text("Дальше", exact=True).click()
+    page.get_by_text("Дорого", exact=True).click()
+    expect(page.locator("#id_reason")).to_have_value(str(Reason.objects.get(code="price").pk))
+    page.locator("#issue-offer").click()
+    expect(page.locator(".offer-code")).to_be_visible()
+    expect(page.locator("label[for=outcome-reached]")).to_contain_text("Дозвон")
+    page.locator("label[for=outcome-reached]").click()
+    page.locator("#id_close_as").select_option("promised")
+    page.get_by_role("button", name="Сохранить и к следующему").click()
+    expect(page.locator("#case-title")).to_have_text("Пётр Второй")
+    call = Call.objects.get(case=case)
+    assert call.promised_to_buy and call.reason.code == "price"
+    case.refresh_from_db()
+    assert case.status == Case.Status.OPEN
+    # Back to the previous case: the restored page works (no script error).
+    page.go_back()
+    expect(page.locator("#case-title")).to_have_text("ООО «Северстрой-176»")
+    assert second.pk and console_errors == []

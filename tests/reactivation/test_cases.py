@@ -219,3 +219,66 @@ def test_without_a_model_the_page_says_the_rule_alone_applies(alice, login):
     response = login(alice).get(f"/cases/{case.pk}/")
     assert response.context["data"].p_alive is None
     assert "No fitted model for this segment" in response.content.decode()
+
+
+def test_the_russian_page_offers_only_russian_scripts(alice, login):
+    case = open_case(manager=alice)
+    Script.objects.create(name="Короткий звонок", language="ru")
+    body = login(alice).get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert 'id="script-switch"' in body and "Короткий звонок" in body
+    assert "Classic win-back call" not in body
+    english = login(alice).get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Classic win-back call" in english and "Короткий звонок" not in english
+
+
+def test_a_company_without_a_contact_person_is_greeted_neutrally(alice, login):
+    case = open_case(manager=alice)
+    case.client.name = "ООО «Северстрой-176»"
+    case.client.save(update_fields=["name"])
+    body = login(alice).get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Здравствуйте! Меня зовут Alice Manager, компания Кофейный дом." in body
+    assert "Здравствуйте, ООО" not in body
+
+
+def test_the_outcome_reached_is_one_call_in_russian(alice, login):
+    case = open_case(manager=alice)
+    client = login(alice)
+    body = client.get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert '<kbd class="hint">1</kbd> Дозвон</label>' in body
+    call_record(case=case, manager=alice, data=CallInput(outcome="reached"), script_version=None)
+    body = client.get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "<td>Дозвон" in body  # the call history
+    # The week's counter counts reached calls: plural there.
+    assert ">Дозвоны<" in client.get("/queue/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("count", "words"), [(1, "1 кейс возвращён в пул."), (3, "3 кейса возвращено в пул.")]
+)
+def test_the_release_message_agrees_with_its_number(alice, admin_user, login, count, words):
+    for _ in range(count):
+        open_case(manager=alice)
+    client = login(admin_user)
+    response = client.post(
+        "/queue/pool/release/", {"manager": alice.pk}, HTTP_ACCEPT_LANGUAGE="ru", follow=True
+    )
+    assert words in response.content.decode()
+
+
+def test_the_favicon_is_found_where_browsers_ask_for_it(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_htmx_settles_no_style_attribute(alice, login):
+    """htmx copies the settled attributes of a swapped element with setAttribute; for
+    ``style`` the CSP (no inline styles) refuses that, twice a swap. The page's config leaves
+    ``style`` out, and htmx inserts no indicator styles of its own."""
+    import json
+    import re
+
+    body = login(alice).get("/queue/").content.decode()
+    config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", body)[1])
+    assert config["includeIndicatorStyles"] is False
+    assert "style" not in config["attributesToSettle"]
