@@ -71,7 +71,10 @@ def detect_delimiter(text: str) -> str:
     lines = lines[:200]
     best, best_score = DELIMITERS[0], (-1.0, 0)
     for delimiter in DELIMITERS:
-        records = [r for r in csv.reader(lines, delimiter=delimiter) if r][:50]
+        try:
+            records = [r for r in csv.reader(lines, delimiter=delimiter) if r][:50]
+        except csv.Error:  # a field past the cell cap: not this separator, or the rows will say
+            continue
         if not records or len(records[0]) < 2:
             continue
         width = len(records[0])
@@ -130,8 +133,10 @@ class _Lines:
         try:
             text = self._decoder.decode(raw, final)
         except UnicodeDecodeError as exc:
+            # The piece may hold lone carriage returns: count the lines before the bad byte.
+            good = raw[: max(0, exc.start)].decode(self.encoding, errors="ignore")
             raise errors.ImportFileError(
-                errors.BAD_ENCODING, encoding=self.encoding, line=self._next_line()
+                errors.BAD_ENCODING, encoding=self.encoding, line=self._next_line(good)
             ) from exc
         nul = text.find("\x00")
         if nul >= 0:
@@ -248,7 +253,7 @@ class Table:
 def _csv_error(exc: csv.Error, line: int) -> errors.ImportFileError:
     if "field larger than field limit" in str(exc):
         return errors.ImportFileError(
-            errors.CELL_TOO_LARGE, line=line, limit=csv.field_size_limit() // 1024
+            errors.CELL_TOO_LARGE, line=line, limit=max(1, csv.field_size_limit() // 1024)
         )
     return errors.ImportFileError(errors.UNREADABLE, detail=errors.detail(exc), line=line)
 
@@ -284,10 +289,10 @@ class _Counted:
             if len(data) > limit:
                 longest = max(longest, *(len(piece) for piece in data.split(b"<")))
             if longest > limit:
-                raise errors.ImportFileError(errors.CELL_TOO_LARGE, limit=limit // 1024)
+                raise errors.ImportFileError(errors.CELL_TOO_LARGE, limit=max(1, limit // 1024))
             self._run = len(data) - data.rfind(b"<") - 1
         if self._run > limit:
-            raise errors.ImportFileError(errors.CELL_TOO_LARGE, limit=limit // 1024)
+            raise errors.ImportFileError(errors.CELL_TOO_LARGE, limit=max(1, limit // 1024))
 
     def close(self) -> None:
         self.raw.close()

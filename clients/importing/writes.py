@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from clients.importing import errors, fields
 from clients.importing.rows import COLUMNS
-from clients.models import Client, Transaction
-from clients.stats import refresh_clients
+from clients.models import Client, ClientStats, Transaction
+from clients.stats import analyze_after_bulk_write, refresh_clients
 
 if TYPE_CHECKING:
     from clients.importing.result import ImportResult
@@ -155,6 +155,11 @@ def write(
             refresh_clients(client_ids=touched, as_of=as_of)
         if dry_run:
             transaction.set_rollback(True)
+    if not dry_run:  # the planner must see what was loaded before anything reads it again
+        analyze_after_bulk_write(
+            [m._meta.db_table for m in (Transaction, Client, ClientStats)],
+            rows=result.created + result.updated + result.clients_created,
+        )
 
 
 def _insert_columns(
