@@ -181,9 +181,21 @@ def _same_address(client: Client, channel: str, address: str) -> Iterable[Client
 
 # --- Sending -------------------------------------------------------------------------------------
 def _enqueue(message_id: int) -> None:
+    """Deliver after commit: by the worker, or in-process where tasks run eagerly (no Redis;
+    ``message_deliver_now`` then tries the attempts at once instead of raising a retry into
+    the request)."""
+    # The task module imports this one; it is imported here, where it is used, to keep the
+    # import one way (tasks -> services) at load time.
+    from reactivation.celery import app
     from reactivation.messaging.tasks import message_deliver_task
 
-    transaction.on_commit(lambda: message_deliver_task.delay(message_id))
+    def deliver() -> None:
+        if app.conf.task_always_eager:
+            message_deliver_now(message_id=message_id)
+        else:
+            message_deliver_task.delay(message_id)
+
+    transaction.on_commit(deliver)
 
 
 @transaction.atomic
@@ -276,6 +288,10 @@ def offer_send(
 
 
 # --- Delivery ------------------------------------------------------------------------------------
+# Transient errors are retried this many times (with backoff by the worker) before the message fails.
+DELIVERY_RETRIES = 5
+
+
 def message_deliver(*, message_id: int, last_attempt: bool = False) -> str:
     """Send one queued message through its provider. Returns the row's status afterwards.
 
@@ -309,6 +325,16 @@ def message_deliver(*, message_id: int, last_attempt: bool = False) -> str:
     status = Message.Status.DELIVERED if result.status == "delivered" else Message.Status.SENT
     _finish(message_id, status, provider_id=result.provider_id, sent=True)
     return status
+
+
+def message_deliver_now(*, message_id: int) -> str:
+    """In-process delivery: the first try and up to ``DELIVERY_RETRIES`` more at once."""
+    for attempt in range(DELIVERY_RETRIES + 1):
+        try:
+            return message_deliver(message_id=message_id, last_attempt=attempt == DELIVERY_RETRIES)
+        except TransientProviderError:
+            continue
+    return Message.Status.FAILED  # pragma: no cover - the last attempt never raises
 
 
 def _finish(

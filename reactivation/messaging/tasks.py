@@ -12,7 +12,7 @@ from celery import shared_task
 from reactivation.messaging import services
 from reactivation.messaging.providers.base import TransientProviderError
 
-MAX_RETRIES = 5
+MAX_RETRIES = services.DELIVERY_RETRIES
 
 
 @shared_task(
