@@ -39,7 +39,7 @@ class ClientSerializer(serializers.Serializer):
     segment = serializers.CharField(allow_null=True, help_text="the segment's code")
     abc_class = serializers.ChoiceField(choices=AbcClass.choices, allow_null=True)
     do_not_contact = serializers.BooleanField()
-    status = serializers.ChoiceField(choices=Status.values)
+    status = serializers.ChoiceField(choices=Status.choices)
     cycle_days = serializers.FloatField(allow_null=True)
     first_purchase_on = serializers.DateField(allow_null=True)
     last_purchase_on = serializers.DateField(allow_null=True)
@@ -108,7 +108,7 @@ class TransactionItemSerializer(serializers.Serializer):
 
 class ClientStatusSerializer(serializers.Serializer):
     external_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=Status.values)
+    status = serializers.ChoiceField(choices=Status.choices)
 
 
 class BatchResultSerializer(serializers.Serializer):
@@ -152,9 +152,9 @@ class OfferRedeemSerializer(OfferCheckSerializer):
 class OfferTermsSerializer(serializers.Serializer):
     code = serializers.CharField()
     client = serializers.CharField()
-    kind = serializers.ChoiceField(choices=OfferTemplate.Kind.values)
+    kind = serializers.ChoiceField(choices=OfferTemplate.Kind.choices)
     value = serializers.DecimalField(max_digits=10, decimal_places=2)
-    status = serializers.ChoiceField(choices=Offer.Status.values)
+    status = serializers.ChoiceField(choices=Offer.Status.choices)
     issued_on = serializers.DateField()
     expires_on = serializers.DateField()
     redeemed_on = serializers.DateField(allow_null=True)
@@ -165,9 +165,9 @@ class OfferTermsSerializer(serializers.Serializer):
 class OfferSerializer(serializers.Serializer):
     code = serializers.CharField()
     client = serializers.CharField()
-    kind = serializers.ChoiceField(choices=OfferTemplate.Kind.values)
+    kind = serializers.ChoiceField(choices=OfferTemplate.Kind.choices)
     value = serializers.DecimalField(max_digits=10, decimal_places=2)
-    status = serializers.ChoiceField(choices=Offer.Status.values)
+    status = serializers.ChoiceField(choices=Offer.Status.choices)
     issued_on = serializers.DateField()
     expires_on = serializers.DateField()
     redeemed_on = serializers.DateField(allow_null=True)
@@ -180,7 +180,7 @@ class CaseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     client = serializers.CharField(help_text="the client's external id")
     client_name = serializers.CharField()
-    status = serializers.ChoiceField(choices=Case.Status.values)
+    status = serializers.ChoiceField(choices=Case.Status.choices)
     is_control = serializers.BooleanField()
     assigned_to = serializers.CharField(allow_null=True)
     assigned_on = serializers.DateField(allow_null=True)
@@ -200,7 +200,7 @@ class CallSerializer(serializers.Serializer):
     case = serializers.IntegerField()
     called_at = serializers.DateTimeField()
     manager = serializers.CharField(allow_null=True)
-    outcome = serializers.ChoiceField(choices=Call.Outcome.values)
+    outcome = serializers.ChoiceField(choices=Call.Outcome.choices)
     reason = serializers.CharField(allow_null=True)
     notes = serializers.CharField(allow_blank=True)
     next_call_on = serializers.DateField(allow_null=True)
@@ -209,7 +209,7 @@ class CallSerializer(serializers.Serializer):
 
 
 class CallInputSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=Call.Outcome.values)
+    outcome = serializers.ChoiceField(choices=Call.Outcome.choices)
     reason = serializers.CharField(
         max_length=40,
         required=False,
