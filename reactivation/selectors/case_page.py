@@ -117,6 +117,16 @@ class CasePage:
         )
 
     @property
+    def next_call_time(self) -> dt.time | None:
+        """The time of the case's next call: the one its latest call named with that date."""
+        for call in self.calls:
+            if call.case_id == self.case.pk:
+                if call.next_call_on == self.case.next_call_on:
+                    return call.next_call_time
+                return None
+        return None
+
+    @property
     def p_alive_percent(self) -> int | None:
         return None if self.p_alive is None else round(100 * self.p_alive)
 
@@ -185,6 +195,7 @@ def case_page(
         Call.objects.filter(client=client)
         .select_related("manager", "reason")
         .only(
+            "case",
             "called_at",
             "outcome",
             "next_call_on",

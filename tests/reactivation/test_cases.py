@@ -282,3 +282,16 @@ def test_htmx_settles_no_style_attribute(alice, login):
     config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", body)[1])
     assert config["includeIndicatorStyles"] is False
     assert "style" not in config["attributesToSettle"]
+
+
+def test_the_case_card_shows_the_call_backs_date_and_time(alice, login):
+    case = open_case(manager=alice)
+    on = TODAY + dt.timedelta(days=2)
+    call_record(
+        case=case,
+        manager=alice,
+        data=CallInput(outcome="call_back", next_call_on=on, next_call_time=dt.time(9, 15)),
+        script_version=None,
+    )
+    body = login(alice).get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert f"Следующий звонок {on:%d.%m.%Y} 09:15" in body
