@@ -20,9 +20,6 @@ NONE, ACTIVE, SLEEPING, LOST = "none", "active", "sleeping", "lost"
 # Status codes of the vectorised rules, in the order of STATUS_NAMES.
 STATUS_NAMES = np.array([NONE, ACTIVE, SLEEPING, LOST])
 
-# A base that loses almost nobody would make the expected lifetime (1 / churn) unbounded.
-MIN_YEARLY_CHURN = 0.05
-
 
 def cycle_days(
     *,
@@ -129,24 +126,6 @@ def expected_gain(*, value: float, uplift: float, offer_cost: float, call_cost: 
     """What one call is expected to earn: the value x the extra return probability the call
     buys (measured against the control group) minus the cost of the call and the offer."""
     return value * uplift - (offer_cost + call_cost)
-
-
-def expected_lifetime_months(yearly_churn: float) -> float:
-    """Expected remaining lifetime of a client, in months, from the base's yearly loss rate."""
-    return 12.0 / max(MIN_YEARLY_CHURN, min(1.0, yearly_churn))
-
-
-def potential_value(*, margin_per_purchase: float, cycle_days: float, yearly_churn: float) -> float:
-    """Margin per purchase x purchases per month (30 / cycle) x expected lifetime in months."""
-    if not cycle_days or cycle_days <= 0:
-        return 0.0
-    return (
-        max(0.0, margin_per_purchase) * (30.0 / cycle_days) * expected_lifetime_months(yearly_churn)
-    )
-
-
-def worth_winning_back(*, potential: float, offer_cost: float, call_cost: float) -> bool:
-    return potential >= offer_cost + call_cost
 
 
 # --- The same rules on numpy arrays (the synthetic base, the backtest, the policy preview) ---

@@ -7,6 +7,10 @@ nothing in the window. A client enters the higher class when the revenue ranked 
 still below the boundary, so the biggest client is always A. Clients whose class an admin
 pinned keep it (their revenue still counts in the total). One statement, recomputed weekly and
 by ``manage.py abc``.
+
+By margin, a client's margin in the window is the gate's (``services.gate.margin_per_purchase``):
+the imported margin where there is any, else their revenue x the business's margin rate, so a
+class and the value that orders the queue rest on the same figure.
 """
 
 # ruff: noqa: S608 - the SQL is assembled from constants in this module; values are parameters.
@@ -18,13 +22,19 @@ from django.db import connection, transaction
 
 from reactivation.models import BusinessSettings
 
+# The client's imported margin in the window, else revenue x the margin rate (as the gate does).
+MARGIN_SQL = (
+    "CASE WHEN SUM(COALESCE(t.margin, 0)) <> 0 THEN SUM(COALESCE(t.margin, 0)) "
+    "ELSE SUM(t.amount) * %(margin_rate)s END"
+)
+
 ABC_SQL = """
 WITH rev AS (
     SELECT c.id,
            COALESCE(w.value, 0) AS value
     FROM clients_client c
     LEFT JOIN (
-        SELECT t.client_id, SUM({value_column}) AS value
+        SELECT t.client_id, {value_expression} AS value
         FROM clients_transaction t
         WHERE t.date > %(start)s AND t.date <= %(as_of)s
         GROUP BY t.client_id
@@ -61,9 +71,7 @@ def abc_recompute(*, as_of: dt.date) -> dict[str, int]:
     from clients.models import Client
 
     settings = BusinessSettings.load()
-    value_column = (
-        "COALESCE(t.margin, t.amount * %(margin_rate)s)" if settings.abc_by_margin else "t.amount"
-    )
+    value_expression = MARGIN_SQL if settings.abc_by_margin else "SUM(t.amount)"
     params = {
         "start": as_of - dt.timedelta(days=settings.abc_window_days),
         "as_of": as_of,
@@ -74,7 +82,7 @@ def abc_recompute(*, as_of: dt.date) -> dict[str, int]:
         "margin_rate": settings.margin_rate,
     }
     with connection.cursor() as cursor:
-        cursor.execute(ABC_SQL.format(value_column=value_column), params)
+        cursor.execute(ABC_SQL.format(value_expression=value_expression), params)
     counts = {"A": 0, "B": 0, "C": 0}
     for row in Client.objects.values("abc_class").annotate(n=Count("pk")).order_by():
         counts[row["abc_class"] or "C"] = counts.get(row["abc_class"] or "C", 0) + row["n"]

@@ -287,3 +287,30 @@ def test_the_exclusion_is_shown_on_the_client_card(owner, login):
 
     assert response.status_code == 200
     assert str(QueueExclusion.Reason.DO_NOT_CONTACT.label) in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_abc_by_margin_ranks_by_the_gates_margin():
+    """One client with an imported margin on one line only, one with none: the class follows the
+    margin the gate values (imported margin where there is any, else revenue x margin rate)."""
+    from reactivation.models import BusinessSettings
+    from reactivation.services.abc import abc_recompute
+
+    settings_row = BusinessSettings.load()
+    settings_row.abc_by_margin = True
+    settings_row.abc_a_share = 0.5
+    settings_row.save()
+    partly = ClientFactory()
+    day = AS_OF - dt.timedelta(days=10)
+    TransactionFactory(client=partly, date=day, amount=Decimal("1000"), margin=Decimal("100"))
+    TransactionFactory(client=partly, date=day, amount=Decimal("1000"), margin=None)
+    plain = ClientFactory()
+    TransactionFactory(client=plain, date=day, amount=Decimal("1000"))  # 1000 x 0.3 = 300
+
+    abc_recompute(as_of=AS_OF)
+
+    partly.refresh_from_db()
+    plain.refresh_from_db()
+    # The gate values "partly" at its imported margin 100, "plain" at 300: "plain" is A, and
+    # "partly" has 300 of 400 above it, past A + B (65%). Line by line "partly" would be 400.
+    assert (plain.abc_class, partly.abc_class) == ("A", "C")

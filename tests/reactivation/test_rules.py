@@ -185,16 +185,6 @@ def test_statuses_of_regular_irregular_single_and_no_purchase_histories():
     assert _status_of_history([], 100) == rules.NONE
 
 
-def test_potential_value_and_the_cost_of_winning_back():
-    # 300 margin a purchase, monthly buyer, 25% yearly churn: 300 x 1 x 48 months.
-    value = rules.potential_value(margin_per_purchase=300, cycle_days=30, yearly_churn=0.25)
-    assert value == pytest.approx(14400)
-    assert rules.worth_winning_back(potential=value, offer_cost=500, call_cost=50)
-    assert not rules.worth_winning_back(potential=400, offer_cost=500, call_cost=50)
-    # A base that loses nobody still has a finite lifetime.
-    assert rules.expected_lifetime_months(0.0) == pytest.approx(12 / rules.MIN_YEARLY_CHURN)
-
-
 def test_the_fitted_prior_is_used_unless_pinned_or_missing():
     fitted = rules.prior_in_use(
         pin=rules.PRIOR_FITTED, typed_strength=1.0, typed_cycle=30.0, model_r=0.5, model_alpha=40.0
