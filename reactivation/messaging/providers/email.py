@@ -70,4 +70,4 @@ class EmailProvider(Provider):
         # anymail gives the ESP's id, which its webhooks name; other backends keep ours.
         status = getattr(email, "anymail_status", None)
         esp_id = getattr(status, "message_id", None) if status is not None else None
-        return ProviderResult(provider_id=str(esp_id or message_id))
+        return ProviderResult(provider_id=str(message_id if esp_id in (None, "") else esp_id))
