@@ -187,6 +187,7 @@ ERR_BATCH_TOO_LARGE = _("A batch holds at most %(limit)s transactions.")
 ERR_BATCH_BAD_ITEMS = _("Invalid transactions: %(count)s. Nothing was written.")
 ERR_ITEM_NOT_OBJECT = _("Each transaction is a JSON object.")
 ERR_ITEM_TYPE = _("Give a string or a number.")
+ERR_ITEM_REPEATED = _("This transaction id already appears at index %(first)s.")
 
 
 @dataclass
@@ -283,8 +284,13 @@ def transactions_record(
             check_repeats(fields.TRANSACTIONS, staging, result)
         for entry in report.errors:
             item = items[entry["row"]]
+            if entry["code"] == import_errors.DUPLICATE_ID:
+                # The import's words say "row"; a batch has indexes.
+                message = ERR_ITEM_REPEATED % {"first": entry["params"]["first"]}
+            else:
+                message = describe(entry)
             item_errors.append(
-                ItemError(describe(entry), entry["column"] or None, entry["row"], _item_id(item))
+                ItemError(message, entry["column"] or None, entry["row"], _item_id(item))
             )
         if item_errors:
             item_errors.sort(key=lambda e: (e.index or 0, e.field or ""))

@@ -101,6 +101,8 @@ def test_every_bad_item_is_named_with_its_field(api, keys, world):
         (6, "email"),
         (7, "id"),
     } <= named
+    repeated = next(e for e in errors if e["index"] == 7)
+    assert repeated["message"] == "This transaction id already appears at index 5."
     assert not Transaction.objects.exists()
 
 
