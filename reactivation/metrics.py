@@ -7,6 +7,7 @@ docs/metrics.md defines each input in words an owner reads.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -132,6 +133,34 @@ def funnel(counts: Sequence[int]) -> list[FunnelStep]:
             FunnelStep(count=count, of_previous=previous, of_first=share(count, counts[0]))
         )
     return steps
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+def prorated_plan(
+    *,
+    start: dt.date,
+    end: dt.date,
+    worked_from: dt.date,
+    versions: Sequence[tuple[dt.date, float]],
+) -> int:
+    """A weekly target over ``[start, end]``, counted only on the days the person worked (from
+    ``worked_from``): each day carries a seventh of the weekly value in force that day (the
+    latest version on or before it; before the first version, the first one), rounded to a
+    whole number, since a plan of 51.4 calls is not a plan. ``versions`` are (from, weekly
+    value) in date order; none means no target."""
+    if not versions:
+        return 0
+    first = max(start, worked_from)
+    total = 0.0
+    for index, (since, value) in enumerate(versions):
+        until = versions[index + 1][0] - dt.timedelta(days=1) if index + 1 < len(versions) else end
+        lo = first if index == 0 else max(first, since)
+        hi = min(end, until)
+        if hi >= lo:
+            total += value * ((hi - lo).days + 1) / 7
+    return round(total)
 
 
 # --- uplift -------------------------------------------------------------------------------------

@@ -176,20 +176,27 @@ def forecast_from_log(log: PurchaseLog, *, as_of: dt.date, horizon_days: int) ->
     if index.size == 0:
         return Forecast(horizon_days, None, 0, 0, 0)
     segments = log.segments[index]
-    try:
-        pooled = bgnbd.fit(x, t_x, age).params
-    except bgnbd.NotEnoughData:
-        pooled = None
+    pooled: list[bgnbd.Params | None] = []  # fitted once, only when a segment needs it
+
+    def whole_base() -> bgnbd.Params | None:
+        if not pooled:
+            try:
+                pooled.append(bgnbd.fit(x, t_x, age).params)
+            except bgnbd.NotEnoughData:
+                pooled.append(None)
+        return pooled[0]
+
     total, fitted, pooled_clients, parts = 0.0, 0, 0, []
     for key in np.unique(segments):
         mine = segments == key
+        segment_id = None if key < 0 else int(key)
         try:
             params = bgnbd.fit(x[mine], t_x[mine], age[mine]).params
             own = True
         except bgnbd.NotEnoughData:
-            if pooled is None:
+            params, own = whole_base(), False
+            if params is None:
                 return Forecast(horizon_days, None, int(index.size), 0, 0)
-            params, own = pooled, False
         expected = metrics.expected_purchases_total(
             params, horizon=horizon_days, frequency=x[mine], recency=t_x[mine], age=age[mine]
         )
@@ -197,7 +204,7 @@ def forecast_from_log(log: PurchaseLog, *, as_of: dt.date, horizon_days: int) ->
         fitted += int(own)
         pooled_clients += 0 if own else clients
         total += expected
-        parts.append((None if key < 0 else int(key), clients, expected, own))
+        parts.append((segment_id, clients, expected, own))
     return Forecast(horizon_days, total, int(index.size), fitted, pooled_clients, tuple(parts))
 
 

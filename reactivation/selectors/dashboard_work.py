@@ -8,8 +8,9 @@ import datetime as dt
 from collections import defaultdict
 
 from django.contrib.auth import get_user_model
-from django.db.models import Sum
+from django.db.models import Min, Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from calls.models import Reason
@@ -318,9 +319,25 @@ def reasons_panel(*, filters: DashboardFilters) -> Panel:
     )
 
 
+def _plan_versions(manager_ids: list[int]) -> dict[int, list[tuple[dt.date, WeeklyPlan]]]:
+    """Each manager's weekly plan as it changed: (in force from, the plan's values), from the
+    plan's history (a deleted plan gives way to the default one)."""
+    versions: dict[int, list[tuple[dt.date, WeeklyPlan]]] = defaultdict(list)
+    for record in WeeklyPlan.history.filter(manager_id__in=manager_ids).order_by("history_date"):
+        plan = WeeklyPlan() if record.history_type == "-" else record.instance
+        day = timezone.localdate(record.history_date)
+        mine = versions[record.manager_id]
+        if mine and mine[-1][0] == day:
+            mine[-1] = (day, plan)  # the day's last change is the day's plan
+        else:
+            mine.append((day, plan))
+    return versions
+
+
 def managers_panel(*, filters: DashboardFilters, settings: BusinessSettings) -> Panel:
     """Each manager's calls, reached, offers, wins and revenue won back in the period, against
-    their weekly plan times the weeks in the period."""
+    their weekly plan prorated over the days of the period they worked, each day under the
+    plan then in force (``metrics.prorated_plan``)."""
     User = get_user_model()
     people = User.objects.filter(groups__name=Role.MANAGER).order_by("first_name", "username")
     if filters.manager_id:
@@ -344,18 +361,33 @@ def managers_panel(*, filters: DashboardFilters, settings: BusinessSettings) -> 
         )
         .order_by()
     }
-    plans = {plan.manager_id: plan for plan in WeeklyPlan.objects.filter(manager_id__in=ids)}
-    weeks = filters.days / 7
+    plans = _plan_versions(ids)
+    first_activity = dict(
+        ManagerDaily.objects.filter(manager_id__in=ids)
+        .values("manager_id")
+        .annotate(first=Min("day"))
+        .values_list("manager_id", "first")
+        .order_by()
+    )
     rows, chart_sets = [], defaultdict(list)
     for person in people:
-        plan = plans.get(person.pk) or WeeklyPlan(manager=person)
         mine = done.get(person.pk, {})
-        actual = {key: mine.get(key) or 0 for key in ("calls", "reached", "offers", "wins")}
+        # A manager works from when they joined, or from their first recorded call if the
+        # account was made after the work began (an import of past calls, a recreated user).
+        joined = person.date_joined.date()
+        worked_from = min(joined, first_activity.get(person.pk) or joined)
+        versions = plans.get(person.pk) or [(worked_from, WeeklyPlan())]
         row = [person.get_full_name() or person.username]
         for key in ("calls", "reached", "offers", "wins"):
-            target = getattr(plan, key) * weeks
-            row += [actual[key], round(target, 1), metrics.share(actual[key], target)]
-            chart_sets[key].append(pct(metrics.share(actual[key], target)))
+            actual = mine.get(key) or 0
+            target = metrics.prorated_plan(
+                start=filters.start,
+                end=filters.end,
+                worked_from=worked_from,
+                versions=[(since, getattr(plan, key)) for since, plan in versions],
+            )
+            row += [actual, target, metrics.share(actual, target)]
+            chart_sets[key].append(pct(metrics.share(actual, target)))
         row.append(float(mine.get("revenue") or 0))
         rows.append(row)
     columns = [Column(_("Manager"), "text")]
@@ -363,7 +395,7 @@ def managers_panel(*, filters: DashboardFilters, settings: BusinessSettings) -> 
     for key in ("calls", "reached", "offers", "wins"):
         columns += [
             Column(names[key]),
-            Column(_("%(what)s plan") % {"what": names[key]}, "number"),
+            Column(_("%(what)s plan") % {"what": names[key]}),
             Column(_("%(what)s, %% of plan") % {"what": names[key]}, "percent"),
         ]
     columns.append(Column(_("Revenue won back"), "money"))
@@ -382,4 +414,4 @@ def managers_panel(*, filters: DashboardFilters, settings: BusinessSettings) -> 
             for index, key in enumerate(("calls", "reached", "offers", "wins"))
         ],
     }
-    return Panel("managers", [table], chart, {"weeks": weeks})
+    return Panel("managers", [table], chart, {"weeks": filters.days / 7})

@@ -8,10 +8,12 @@ import datetime as dt
 import io
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
 from reactivation.dashboard_forms import ERR_END_BEFORE_START
+from reactivation.models import WeeklyPlan
 from tests.reactivation import dashboard_data
 from tests.reactivation.dashboard_data import PERIOD
 
@@ -213,15 +215,29 @@ def test_reasons_counts_and_shares(panels):
     assert panels["reasons"].chart["datasets"][0]["data"] == [3]  # June only
 
 
-def test_managers_against_their_weekly_plan(panels, alice):
+def test_managers_against_their_weekly_plan_prorated_over_the_days_worked(panels, alice):
     rows = {row[0]: row for row in panels["managers"].tables[0].rows}
     row = rows[alice.get_full_name()]
-    weeks = 30 / 7
+    # Alice's first recorded call is on 5 June: her plan of 7 a week counts from then,
+    # 26 days of June, as a whole number.
+    target = round(7 * 26 / 7)
     # calls, plan, share; reached...; offers...; wins...; revenue won back
-    assert row[1] == 8 and row[2] == pytest.approx(round(7 * weeks, 1))
-    assert row[3] == pytest.approx(8 / (7 * weeks))
+    assert row[1] == 8 and row[2] == target == 26
+    assert row[3] == pytest.approx(8 / 26)
     assert (row[4], row[7], row[10]) == (4, 3, 2)
     assert row[13] == pytest.approx(3800)
+
+
+def test_a_plan_changed_mid_period_counts_each_version_for_its_days(business, owner, alice, login):
+    plan = WeeklyPlan.objects.get(manager=alice)
+    for day, calls in ((dt.datetime(2026, 6, 1, 9), 7), (dt.datetime(2026, 6, 16, 9), 14)):
+        with time_machine.travel(day.replace(tzinfo=dt.UTC)):
+            plan.calls = calls
+            plan.save()
+    rows = login(owner).get(URL, PERIOD).context["panels"]["managers"].tables[0].rows
+    row = {r[0]: r for r in rows}[alice.get_full_name()]
+    # 5 to 15 June at 7 a week (11 days), 16 to 30 June at 14 a week (15 days).
+    assert row[2] == round(7 * 11 / 7 + 14 * 15 / 7)
 
 
 def test_cohort_shares(panels):

@@ -3,6 +3,8 @@ against the worked examples of the paper)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -72,6 +74,35 @@ def test_funnel_conversions_against_the_step_before_and_the_first():
 def test_funnel_of_nothing_has_no_rates():
     steps = metrics.funnel([0, 0])
     assert steps[1].of_previous is None and steps[1].of_first is None
+
+
+def test_a_weekly_plan_is_prorated_over_the_days_worked_as_a_whole_number():
+    year = dict(start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31))
+    # Worked the whole year at 40 a week: 40 x 365 / 7.
+    assert metrics.prorated_plan(
+        **year, worked_from=dt.date(2020, 1, 1), versions=[(dt.date(2020, 1, 1), 40)]
+    ) == round(40 * 365 / 7)
+    # Started eight weeks before the end: eight weeks of plan, not 52.
+    assert (
+        metrics.prorated_plan(
+            **year, worked_from=dt.date(2026, 11, 6), versions=[(dt.date(2026, 12, 1), 40)]
+        )
+        == 320
+    )
+    # The plan went from 40 to 20 a week on 1 July: 181 days at 40, 184 at 20.
+    assert metrics.prorated_plan(
+        **year,
+        worked_from=dt.date(2020, 1, 1),
+        versions=[(dt.date(2020, 1, 1), 40), (dt.date(2026, 7, 1), 20)],
+    ) == round(40 * 181 / 7 + 20 * 184 / 7)
+    assert metrics.prorated_plan(**year, worked_from=dt.date(2020, 1, 1), versions=[]) == 0
+    # Joined after the period: nothing was due.
+    assert (
+        metrics.prorated_plan(
+            **year, worked_from=dt.date(2027, 1, 5), versions=[(dt.date(2027, 1, 5), 40)]
+        )
+        == 0
+    )
 
 
 # Newcombe (1998), Table II, method 10 (score interval combining Wilson intervals), examples
