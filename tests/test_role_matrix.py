@@ -201,6 +201,40 @@ MATRIX: dict[str, Entry] = {
         get=POST_ONLY,
         post=_roles(manager=403, owner=403, admin=404),
     ),
+    # Telephony: the phone system's webhook answers a wrong token with 403 to everyone; no
+    # phone system is set up here, so dialling says so and returns to the case.
+    "phone_webhook": Entry("/hooks/phone/zadarma/wrong-token/", get=_same(403), post=_same(403)),
+    "phone_webhook_event": Entry(
+        "/hooks/phone/mango/wrong-token/events/call", get=_same(403), post=_same(403)
+    ),
+    "phone_call_start": Entry(
+        "/cases/{case}/dial/",
+        get=POST_ONLY,
+        post=_roles(manager=302, colleague=404, owner=302, admin=302),
+    ),
+    "phone_recording": Entry(
+        "/phone/calls/0/recording/", get=_roles(manager=404, owner=404, admin=404)
+    ),
+    "phone_unmatched": Entry("/phone/unmatched/", get=_roles(manager=200, owner=200, admin=200)),
+    "phone_unmatched_attach": Entry(
+        "/phone/unmatched/0/attach/",
+        get=POST_ONLY,
+        post=_roles(manager=404, owner=404, admin=404),
+    ),
+    "settings_phone": Entry(
+        "/settings/phone/", get=ADMIN_ONLY, post=_roles(manager=403, owner=403, admin=200)
+    ),
+    "settings_phone_create": Entry(
+        "/settings/phone/new/", get=ADMIN_ONLY, post=_roles(manager=403, owner=403, admin=200)
+    ),
+    "settings_phone_edit": Entry(
+        "/settings/phone/0/", get=_roles(manager=403, owner=403, admin=404)
+    ),
+    "settings_phone_token": Entry(
+        "/settings/phone/0/token/",
+        get=POST_ONLY,
+        post=_roles(manager=403, owner=403, admin=404),
+    ),
 }
 
 # The Django admin guards its own URLs (staff and model permissions); its index stands for them.

@@ -214,7 +214,7 @@ def settings_phone(request: HttpRequest) -> HttpResponse:
 def settings_phone_account(request: HttpRequest, account_id: int | None = None) -> HttpResponse:
     account = (
         get_object_or_404(PhoneAccount, pk=account_id, from_environment=False)
-        if account_id
+        if account_id is not None
         else None
     )
     form = PhoneAccountForm(request.POST or None, instance=account)
