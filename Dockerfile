@@ -16,11 +16,14 @@ RUN pip install --require-hashes --no-deps -r requirements.lock
 
 COPY . /app
 # Build-time only values: the real secret and hosts come from the environment at run time.
-RUN SECRET_KEY=build-only ALLOWED_HOSTS=localhost python manage.py compilemessages --ignore=.venv -v 0 \
-    && SECRET_KEY=build-only ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput -v 0
+# Debug off, so collectstatic writes the manifest storage's hashed, compressed files; CI runs
+# these same two commands the same way (.ci/prod_smoke).
+RUN DJANGO_DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=localhost python manage.py compilemessages --ignore=.venv -v 0 \
+    && DJANGO_DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput -v 0
 
 RUN useradd --create-home --uid 1000 crm && mkdir -p /app/media && chown -R crm /app/media
 USER crm
 
 EXPOSE 8000
-CMD ["gunicorn", "reactivation.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+# gunicorn.conf.py: bind 0.0.0.0:8000, 3 workers, 60 s timeout, request line and header caps.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "reactivation.wsgi:application"]
