@@ -255,7 +255,7 @@ def retention_panel(*, filters: DashboardFilters, figures: PeriodFigures) -> Pan
                 "color": COLOURS["active"],
             },
             {
-                "label": _("Returned, % of S"),
+                "label": _("Returned, as a share of S"),
                 "data": [
                     pct(metrics.share(m.customers.returned, m.customers.start)) for m in months
                 ],
