@@ -19,10 +19,11 @@ MULTIPART_MARGIN = 1024 * 1024
 
 
 class NoStoreForSignedInMiddleware:
-    """Pages and exports answered to a signed-in user carry ``Cache-Control: no-store``: a
-    client list, a case or an export left in a browser's or a proxy's cache would outlive the
-    session that was allowed to see it (a shared computer, a "back" after logging out).
-    Static files never reach this (WhiteNoise answers them first), so they stay cacheable."""
+    """Pages and exports answered to a signed-in user, and API answers to a request with
+    credentials (``Authorization``), carry ``Cache-Control: no-store``: a client list, a case or
+    an export left in a browser's or a proxy's cache would outlive the session that was allowed
+    to see it (a shared computer, a "back" after logging out). Static files never reach this
+    (WhiteNoise answers them first), so they stay cacheable."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -30,7 +31,8 @@ class NoStoreForSignedInMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        signed_in = user is not None and user.is_authenticated
+        if signed_in or "HTTP_AUTHORIZATION" in request.META:
             add_never_cache_headers(response)
         return response
 

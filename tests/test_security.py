@@ -434,6 +434,15 @@ def test_a_managers_case_page_is_never_stored(login, alice):
     assert "no-store" in response["Cache-Control"]
 
 
+def test_an_answer_to_a_request_with_credentials_is_never_stored(client):
+    # The translation catalogue is public and cacheable, unless the request carries credentials.
+    public = client.get("/jsi18n/")
+    assert public.status_code == 200
+    assert "no-store" not in public.get("Cache-Control", "")
+    with_key = client.get("/jsi18n/", headers={"Authorization": "Api-Key not-a-key"})
+    assert "no-store" in with_key["Cache-Control"]
+
+
 # --- Request bodies refused by their declared size -----------------------------------------------
 class _UnreadBody:
     """A request body that fails the test if anything reads it."""
