@@ -178,7 +178,8 @@ def event_process(*, event_id: int) -> PhoneCall | None:
     """
     with transaction.atomic():
         row = (
-            PhoneEvent.objects.select_for_update()
+            # Only the event is locked: events of one account are processed side by side.
+            PhoneEvent.objects.select_for_update(of=("self",))
             .select_related("account")
             .filter(pk=event_id, processed_at__isnull=True)
             .first()
@@ -413,7 +414,7 @@ def call_originate(*, case: Case, user: Any, now: dt.datetime | None = None) -> 
 def phone_call_attach(*, phone_call: PhoneCall, client: Client) -> PhoneCall:
     """Attach a call from an unknown number to ``client`` (and their open case), then apply
     what the call means for the case as if the number had been known."""
-    call = PhoneCall.objects.select_for_update().select_related("client").get(pk=phone_call.pk)
+    call = PhoneCall.objects.select_for_update().get(pk=phone_call.pk)
     call.client = client
     call.case = case_for_client(client, returning=call.direction == events.INBOUND)
     call.save(update_fields=["client", "case", "updated_at"])
