@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from clients.forms import ERR_EXTENSION, ERR_MAPPED_TWICE
 from clients.models import Client, ImportJob, Transaction
+from tests.clients.test_import_jobs import live_run
 
 pytestmark = pytest.mark.django_db
 
@@ -180,7 +181,8 @@ def test_htmx_polling_gets_the_status_fragment(login, admin_user):
         processed_rows=50,
         options={"stage": "import"},
     )
-    response = login(admin_user).get(f"/import/{job.pk}/", HTTP_HX_REQUEST="true")
+    with live_run(job):  # as a worker holds it while it reads (else the page would restart it)
+        response = login(admin_user).get(f"/import/{job.pk}/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert "HX-Request" in response["Vary"]
     body = response.content.decode()
