@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,12 +25,12 @@ from clients.importing import errors as import_errors
 from clients.importing import fields
 from clients.importing.messages import describe
 from clients.importing.result import ImportResult
-from clients.importing.rows import Lookups, RowParser
+from clients.importing.rows import TRANSACTION_COLUMNS, Lookups, RowParser
 from clients.importing.writes import Staging, check_repeats, write
-from clients.models import Client, Segment, Transaction
+from clients.models import Client, ClientStats, Segment, Transaction
 from reactivation.api.errors import ApiError, ItemError
 from reactivation.api.models import ApiKey
-from reactivation.models import Offer
+from reactivation.models import Case, Offer
 from reactivation.roles import Role, roles_of
 from reactivation.services import lifecycle
 from reactivation.services import offers as offer_services
@@ -180,6 +180,11 @@ ITEM_FIELDS = (
 )
 HEADERS = [name for name, _field in ITEM_FIELDS]
 MAPPING = {field_name: position for position, (_name, field_name) in enumerate(ITEM_FIELDS)}
+ID_AT = HEADERS.index("id")
+PROMO_CODE_AT = HEADERS.index("promo_code")
+# Where a parsed row (the staging table's column order) holds the id and the client.
+STAGED_ID_AT = TRANSACTION_COLUMNS.index("external_id")
+STAGED_CLIENT_AT = TRANSACTION_COLUMNS.index("client")
 
 ERR_BATCH_NOT_LIST = _("Send a JSON array of transactions.")
 ERR_BATCH_EMPTY = _("The batch is empty.")
@@ -201,19 +206,55 @@ class BatchResult:
 
 def _cells(item: dict[str, Any]) -> tuple[list[Any], list[tuple[str, Any]]]:
     """An item as a row of cells in ``HEADERS`` order, and the fields of a wrong JSON type."""
-    cells, wrong = [], []
+    cells: list[Any] = []
+    wrong: list[tuple[str, Any]] = []
     for name in HEADERS:
         value = item.get(name)
-        if isinstance(value, bool) or isinstance(value, dict | list):
+        if value is None or type(value) is str:
+            pass
+        elif isinstance(value, bool | dict | list):
             wrong.append((name, ERR_ITEM_TYPE))
             value = None
         elif isinstance(value, Decimal | int | float):
             value = str(value)
-        if name == "promo_code" and isinstance(value, str) and value.strip():
-            # As a till or a person types it: the offers' own reading (case, spaces, dashes).
-            value = offer_services.code_normalize(value)
         cells.append(value)
+    code = cells[PROMO_CODE_AT]
+    if code and isinstance(code, str) and code.strip():
+        # As a till or a person types it: the offers' own reading (case, spaces, dashes).
+        cells[PROMO_CODE_AT] = offer_services.code_normalize(code)
     return cells, wrong
+
+
+def _batch_statuses(staging: Staging) -> dict[str, str]:
+    """Each batch client's status after the write, read beside the staged rows (a join on the
+    staging table, not a list of thousands of external ids sent as parameters)."""
+    clients, stats = Client._meta.db_table, ClientStats._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT c.external_id, st.status FROM {clients} AS c
+                LEFT JOIN {stats} AS st ON st.client_id = c.id
+                WHERE c.external_id IN (SELECT client FROM {staging.name})"""  # noqa: S608 - our identifiers
+        )
+        return {external_id: status or "none" for external_id, status in cursor.fetchall()}
+
+
+def _settle_candidates(staging: Staging) -> tuple[list[int], list[int]]:
+    """The clients the settling steps can concern: those whose purchases carry a promo code
+    (offers are redeemed by code), and those with an open case (only they can be won back)."""
+    clients, cases = Client._meta.db_table, Case._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT DISTINCT c.id FROM {clients} AS c JOIN {staging.name} AS s ON s.client = c.external_id
+                WHERE s.promo_code IS NOT NULL AND s.promo_code <> ''"""  # noqa: S608
+        )
+        redeeming = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"""SELECT DISTINCT k.client_id FROM {cases} AS k JOIN {clients} AS c ON c.id = k.client_id
+                WHERE k.status = %s AND c.external_id IN (SELECT client FROM {staging.name})""",  # noqa: S608
+            [Case.Status.OPEN],
+        )
+        with_case = [row[0] for row in cursor.fetchall()]
+    return redeeming, with_case
 
 
 def _item_id(item: Any) -> str | None:
@@ -267,12 +308,12 @@ def transactions_record(
         cells, wrong = _cells(item)
         for name, message in wrong:
             item_errors.append(ItemError(message, name, index, _item_id(item)))
-        if cells[HEADERS.index("id")] in (None, ""):
+        if cells[ID_AT] is None or not str(cells[ID_AT]).strip():
             report.add(row=index, column="id", code=import_errors.MISSING)
         values = parser.parse(index, cells, report)
-        if values is not None and not wrong and cells[HEADERS.index("id")] not in (None, ""):
+        if values is not None and not wrong and values[STAGED_ID_AT]:
             good.append(values)
-            externals[values[1]] = None
+            externals[values[STAGED_CLIENT_AT]] = None
     result.rows = len(items)
 
     staging = Staging(fields.TRANSACTIONS)
@@ -298,21 +339,15 @@ def transactions_record(
             raise ApiError(400, "invalid_items", ERR_BATCH_BAD_ITEMS % {"count": bad}, item_errors)
         with transaction.atomic():
             write(fields.TRANSACTIONS, staging, result, job_id=None, as_of=today, dry_run=False)
+            statuses = _batch_statuses(staging)
             if settle and (result.created or result.updated):
-                client_ids = list(
-                    Client.objects.filter(external_id__in=list(externals)).values_list(
-                        "pk", flat=True
-                    )
-                )
-                lifecycle.offers_redeem_by_code(as_of=today, client_ids=client_ids)
-                lifecycle.cases_close_won_back(as_of=today, client_ids=client_ids)
+                redeeming, with_case = _settle_candidates(staging)
+                if redeeming:
+                    lifecycle.offers_redeem_by_code(as_of=today, client_ids=redeeming)
+                if with_case:
+                    lifecycle.cases_close_won_back(as_of=today, client_ids=with_case)
     finally:
         staging.drop()
-    statuses = dict(
-        Client.objects.filter(external_id__in=list(externals)).values_list(
-            "external_id", "stats__status"
-        )
-    )
     return BatchResult(
         created=result.created,
         updated=result.updated,
