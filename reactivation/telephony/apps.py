@@ -8,3 +8,6 @@ class TelephonyConfig(AppConfig):
     name = "reactivation.telephony"
     label = "telephony"
     verbose_name = _("Telephony")
+
+    def ready(self) -> None:
+        from reactivation.telephony import checks  # noqa: F401  (registers the checks)

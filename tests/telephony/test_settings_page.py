@@ -134,3 +134,17 @@ def test_the_environment_configures_the_default_account(settings, db):
     settings.PHONE_PROVIDER = ""
     page.delete()
     assert account_default() is None
+
+
+def test_start_up_checks_name_a_bad_environment(settings):
+    from reactivation.telephony.checks import phone_settings
+
+    settings.PHONE_PROVIDER, settings.PHONE_TIMEZONE = "", "Europe/Moscow"
+    assert phone_settings() == []
+    settings.PHONE_PROVIDER, settings.PHONE_TIMEZONE = "asterisk", "Nowhere/City"
+    assert {p.id for p in phone_settings()} == {"telephony.E001", "telephony.E002"}
+    settings.PHONE_PROVIDER, settings.PHONE_TIMEZONE = "zadarma", "Europe/Moscow"
+    settings.PHONE_API_SECRET, settings.PHONE_WEBHOOK_TOKEN = "", "short"
+    assert {p.id for p in phone_settings()} == {"telephony.W001", "telephony.W002"}
+    settings.PHONE_API_SECRET, settings.PHONE_WEBHOOK_TOKEN = "s", "x" * 24
+    assert phone_settings() == []
