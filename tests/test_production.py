@@ -34,7 +34,7 @@ def test_every_source_map_a_vendored_file_names_is_vendored_too():
 
 
 @pytest.fixture(scope="module")
-def collected(tmp_path_factory, django_db_blocker):
+def collected(tmp_path_factory):
     """``collectstatic`` as the Dockerfile and CI run it: the manifest storage, debug off."""
     from django.test import override_settings
 
