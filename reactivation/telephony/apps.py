@@ -10,4 +10,4 @@ class TelephonyConfig(AppConfig):
     verbose_name = _("Telephony")
 
     def ready(self) -> None:
-        from reactivation.telephony import checks  # noqa: F401  (registers the checks)
+        from reactivation.telephony import checks, receivers  # noqa: F401  (registers them)

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from reactivation.roles import sees_everything
@@ -280,6 +281,38 @@ class PhoneCall(models.Model):
     @property
     def has_recording(self) -> bool:
         return bool(self.recording_ref or self.recording_url)
+
+    # The call form's outcome for each result of the phone system.
+    TYPED_OUTCOMES = {
+        Result.ANSWERED: "reached",
+        Result.NO_ANSWER: "no_answer",
+        Result.BUSY: "busy",
+        Result.FAILED: "no_answer",
+        Result.CANCELLED: "no_answer",
+    }
+
+    @property
+    def typed_outcome(self) -> str:
+        return self.TYPED_OUTCOMES.get(self.result, "")
+
+    @property
+    def form_note(self) -> str:
+        """The line the call form's notes start with when filled from this call."""
+        return gettext("Phone system: %(result)s, %(duration)s s") % {
+            "result": self.get_result_display(),
+            "duration": self.duration or 0,
+        }
+
+    @property
+    def contradicts_typed(self) -> bool:
+        """The outcome typed on the call form says otherwise than the phone system: reached
+        for a call never answered, or not reached for an answered one."""
+        if self.call is None or not self.is_finished:
+            return False
+        reached = self.call.outcome == "reached"
+        unanswered = self.call.outcome in ("no_answer", "busy")
+        answered = self.result == self.Result.ANSWERED
+        return (reached and not answered) or (unanswered and answered)
 
     @property
     def is_missed(self) -> bool:

@@ -25,7 +25,7 @@ def may_play_recording(*, case: Any, user: Any) -> bool:
 def case_phone_calls(*, case_id: int) -> list[PhoneCall]:
     return list(
         PhoneCall.objects.filter(case_id=case_id)
-        .select_related("manager")
+        .select_related("manager", "call")
         .order_by("-started_at", "-id")[:CASE_CALL_ROWS]
     )
 

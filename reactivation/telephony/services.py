@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -420,3 +421,31 @@ def phone_call_attach(*, phone_call: PhoneCall, client: Client) -> PhoneCall:
     call.save(update_fields=["client", "case", "updated_at"])
     _effects(call)
     return call
+
+
+# --- The call form ----------------------------------------------------------------------------
+LINK_WINDOW = dt.timedelta(hours=2)
+
+
+def phone_call_link(*, call: Any) -> PhoneCall | None:
+    """A call recorded on the call form belongs to the case's latest finished phone call of the
+    two hours before it that no form has claimed yet (the manager's, or one that reached no
+    manager), so the page can show the typed outcome beside the phone system's."""
+    phone_call = (
+        PhoneCall.objects.filter(
+            case_id=call.case_id,
+            call__isnull=True,
+            result__in=PhoneCall.FINISHED,
+            started_at__gte=call.called_at - LINK_WINDOW,
+            started_at__lte=call.called_at,
+        )
+        .filter(Q(manager_id=call.manager_id) | Q(manager__isnull=True))
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    if phone_call is None:
+        return None
+    if PhoneCall.objects.filter(pk=phone_call.pk, call__isnull=True).update(call=call) != 1:
+        return None
+    phone_call.call = call
+    return phone_call
