@@ -74,6 +74,7 @@ REASONS = {
 # When the reader cannot say where (a workbook's shared strings are no row).
 REASONS_NOWHERE = {
     errors.CELL_TOO_LARGE: _("A cell of the workbook is larger than %(limit)s KB."),
+    errors.UNREADABLE: _("The file cannot be read: %(detail)s"),
 }
 
 REASON_TITLES = {

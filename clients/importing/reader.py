@@ -368,9 +368,7 @@ class _Workbook:
             raise
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             self.close()
-            raise errors.ImportFileError(
-                errors.UNREADABLE, detail=errors.detail(exc, 200), line=0
-            ) from exc
+            raise errors.ImportFileError(errors.UNREADABLE, detail=errors.detail(exc, 200)) from exc
         self.reader = reader
         return self
 

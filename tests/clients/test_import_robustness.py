@@ -213,6 +213,7 @@ def test_a_damaged_workbook_names_no_server_path(tmp_path):
     stored = f"{message} {job.message} {job.options['file_error']}"
     assert str(tmp_path) not in stored
     assert job.state == "failed"
+    assert message.startswith("The file cannot be read: ")  # a workbook has no line to name
 
 
 # --- CSV: width, lines, cells, rows -----------------------------------------------------------
