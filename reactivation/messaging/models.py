@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
-    EMAIL = "email", _("E-mail")
+    EMAIL = "email", _("Email")
     TELEGRAM = "telegram", _("Telegram")
     PHONE = "phone", _("Phone calls")
 
@@ -111,7 +111,7 @@ class Suppression(models.Model):
 
     class Kind(models.TextChoices):
         PHONE = "phone", _("Phone")
-        EMAIL = "email", _("E-mail")
+        EMAIL = "email", _("Email")
 
     kind = models.CharField(_("kind"), max_length=5, choices=Kind.choices)
     value = models.CharField(_("address"), max_length=254)

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
             name='Consent',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'E-mail'), ('telegram', 'Telegram'), ('phone', 'Phone calls')], max_length=10, verbose_name='channel')),
+                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'Email'), ('telegram', 'Telegram'), ('phone', 'Phone calls')], max_length=10, verbose_name='channel')),
                 ('purpose', models.CharField(choices=[('advertising', 'Advertising'), ('service', 'Service')], max_length=12, verbose_name='purpose')),
                 ('granted', models.BooleanField(verbose_name='granted')),
                 ('source', models.CharField(choices=[('import', 'Import'), ('call', 'Call form'), ('api', 'API'), ('unsubscribe', 'Unsubscribe link'), ('stop_reply', 'STOP reply')], max_length=12, verbose_name='source')),
@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
             name='Message',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'E-mail'), ('telegram', 'Telegram'), ('phone', 'Phone calls')], max_length=10, verbose_name='channel')),
+                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'Email'), ('telegram', 'Telegram'), ('phone', 'Phone calls')], max_length=10, verbose_name='channel')),
                 ('purpose', models.CharField(choices=[('advertising', 'Advertising'), ('service', 'Service')], max_length=12, verbose_name='purpose')),
                 ('to', models.CharField(max_length=254, verbose_name='to')),
                 ('subject', models.CharField(blank=True, max_length=200, verbose_name='subject')),
@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
             name='MessageTemplate',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'E-mail'), ('telegram', 'Telegram')], max_length=10, verbose_name='channel')),
+                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'Email'), ('telegram', 'Telegram')], max_length=10, verbose_name='channel')),
                 ('language', models.CharField(choices=[('ru', 'Russian'), ('en', 'English')], max_length=8, verbose_name='language')),
                 ('subject', models.CharField(blank=True, max_length=200, verbose_name='subject (e-mail)')),
                 ('body', models.TextField(verbose_name='text')),
@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
             name='Suppression',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('phone', 'Phone'), ('email', 'E-mail')], max_length=5, verbose_name='kind')),
+                ('kind', models.CharField(choices=[('phone', 'Phone'), ('email', 'Email')], max_length=5, verbose_name='kind')),
                 ('value', models.CharField(max_length=254, verbose_name='address')),
                 ('source', models.CharField(choices=[('import', 'Import'), ('call', 'Call form'), ('api', 'API'), ('unsubscribe', 'Unsubscribe link'), ('stop_reply', 'STOP reply')], max_length=12, verbose_name='source')),
                 ('note', models.CharField(blank=True, max_length=255, verbose_name='note')),

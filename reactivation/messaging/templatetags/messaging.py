@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import template
+from django.utils.html import escape, linebreaks
+from django.utils.safestring import SafeString, mark_safe
 
 from reactivation.messaging import selectors
 
@@ -21,3 +24,13 @@ def offer_send_panel(context: Any, case: Any) -> dict:
 @register.inclusion_tag("messaging/_client_consents.html")
 def client_consents(client: Any) -> dict:
     return selectors.client_consents_context(client=client)
+
+
+URL_RE = re.compile(r"https?://\S+")
+
+
+@register.filter
+def message_text(text: str) -> SafeString:
+    """A message as the client reads it: its lines kept, its links set apart as code."""
+    html = URL_RE.sub(lambda m: f"<code>{m.group(0)}</code>", escape(text or ""))
+    return mark_safe(linebreaks(html))  # noqa: S308 - every part above is escaped
