@@ -37,6 +37,7 @@ ALLOWED = {
     "ID",
     "UTF",
     "JSON",
+    "API",
     "Excel",
     "1C",
     "Ctrl",
@@ -122,6 +123,7 @@ def test_main_pages_in_russian_have_no_english(client, demo):
             "/settings/models/",
             "/settings/offers/",
             "/settings/reasons/",
+            "/settings/api-keys/",
             "/import/",
         ],
     }
