@@ -30,7 +30,10 @@ URL_RE = re.compile(r"https?://\S+")
 
 
 @register.filter
-def message_text(text: str) -> SafeString:
-    """A message as the client reads it: its lines kept, its links set apart as code."""
+def message_text(text: str, code: str = "") -> SafeString:
+    """A message as the client reads it: its lines kept, its links and the offer's code set
+    apart as code."""
     html = URL_RE.sub(lambda m: f"<code>{m.group(0)}</code>", escape(text or ""))
+    if code:
+        html = html.replace(escape(code), f"<code>{escape(code)}</code>")
     return mark_safe(linebreaks(html))  # noqa: S308 - every part above is escaped
