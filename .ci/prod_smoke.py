@@ -143,9 +143,30 @@ class Route:
         return "/" + PARAM.sub(lambda m: values[m.group(2)], self.route)
 
 
-def load_routes(path: str) -> list[Route]:
+def urlconf_routes() -> list[dict]:
+    """The URL conf as plain entries (``--dump-routes``; run with the project's python, the one
+    place this script imports Django). Regex routes are left out: only Django's admin site and
+    the media files have them."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from django.urls.resolvers import RoutePattern
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            if not isinstance(entry.pattern, RoutePattern):
+                continue
+            route = prefix + str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, route)
+            elif isinstance(entry, URLPattern):
+                converters = {k: c.regex for k, c in entry.pattern.converters.items()}
+                yield {"name": entry.name or route, "route": route, "converters": converters}
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def parse_routes(entries: list[dict]) -> list[Route]:
     routes = []
-    for entry in json.load(open(path, encoding="utf-8")):  # noqa: SIM115
+    for entry in entries:
         pattern, last = "", 0
         for match in PARAM.finditer(entry["route"]):
             pattern += re.escape(entry["route"][last : match.start()])
@@ -167,6 +188,11 @@ def load_routes(path: str) -> list[Route]:
             )
         )
     return routes
+
+
+def load_routes(path: str) -> list[Route]:
+    with open(path, encoding="utf-8") as file:
+        return parse_routes(json.load(file))
 
 
 def product_route(route: Route) -> bool:
@@ -397,6 +423,12 @@ def check_worker(session: Session, args, report: Report) -> None:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--dump-routes"]:
+        import django
+
+        django.setup()
+        print(json.dumps(urlconf_routes(), indent=1))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="e.g. http://127.0.0.1:8137")
     parser.add_argument("--routes", required=True, help="the URL conf as JSON")
