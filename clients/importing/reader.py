@@ -416,6 +416,7 @@ class _Workbook:
                 number, cells = parser.parse_row(element)
                 if data is not None:
                     data.clear()  # the finished row (and its cells) leave the tree
+                parser.row_dimensions.clear()  # a row's height etc., kept for every row else
                 width = max((c["column"] for c in cells), default=0)
                 values: list[Any] = [""] * width
                 for cell in cells:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -351,3 +352,23 @@ def test_the_failure_reads_in_russian_too(login, admin_user, django_capture_on_c
     with translation.override("en"):
         assert text != reason(errors.BINARY, {"line": 2})
     assert text in page.replace("&#x27;", "'")
+
+
+def test_a_sheet_without_a_dimension_is_read_in_flat_memory(tmp_path):
+    """openpyxl's read-only sheet, finding no ``<dimension>``, parses the whole sheet into a tree
+    to look for one; the reader parses row by row and drops each finished row, so three times
+    the rows need about the same memory."""
+
+    def peak(rows: int) -> int:
+        path = tmp_path / f"long{rows}.xlsx"
+        body = [[f"C{i}", "2026-02-01", i] for i in range(rows)]
+        path.write_bytes(xlsx(ROWS[:1] + body, dimension=None))
+        table = open_table(path)
+        tracemalloc.start()
+        try:
+            assert sum(1 for _ in table.rows()) == rows
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    assert peak(4500) < 1.4 * peak(1500)
