@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
+from django.core.cache import cache
 from django.db.models import DecimalField, F, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -31,8 +32,10 @@ from reactivation.selectors.customers import (
     PurchaseLog,
     SegmentChoice,
 )
+from reactivation.services.dashboard_cache import DASHBOARD_VERSION_KEY
 
 DEFAULT_HORIZON_DAYS = 90
+FORECAST_CACHE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,21 @@ def forecast_from_log(log: PurchaseLog, *, as_of: dt.date, horizon_days: int) ->
     return Forecast(horizon_days, total, int(index.size), fitted, pooled_clients, tuple(parts))
 
 
+def _cached_forecast(log: PurchaseLog, *, segment_id: SegmentChoice, horizon_days: int) -> Forecast:
+    """The forecast depends on the period's end alone, not on its start or a manager: the
+    model fits (most of the figures' cost) are kept for every view ending on that day, until
+    the dashboards' tables next change."""
+    key = (
+        f"dashboard:forecast:{log.until}:{segment_id}:{horizon_days}:"
+        f"{cache.get(DASHBOARD_VERSION_KEY, 0)}:{log.days.size}"
+    )
+    found = cache.get(key)
+    if found is None:
+        found = forecast_from_log(log, as_of=log.until, horizon_days=horizon_days)
+        cache.set(key, found, FORECAST_CACHE_SECONDS)
+    return found
+
+
 def _week(day: dt.date) -> tuple[int, int]:
     year, week, _weekday = day.isocalendar()
     return year, week
@@ -333,7 +351,7 @@ def period_figures(
         margin_per_purchase=per_purchase, purchases_per_year=per_year, lifetime_years=lifetime.years
     )
 
-    forecast = forecast_from_log(log, as_of=end, horizon_days=horizon_days)
+    forecast = _cached_forecast(log, segment_id=segment_id, horizon_days=horizon_days)
     uplift, comparable = uplift_from_log(
         log, start=start, end=end, segment_id=segment_id, manager_id=manager_id
     )

@@ -6,12 +6,20 @@ import io
 import json
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.reactivation import dashboard_data
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The forecast is cached per end date; each test builds its own business."""
+    cache.clear()
+
 
 KEYS = {
     "from",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 
 from clients.models import Client, Transaction
 from reactivation import bgnbd, metrics
@@ -17,6 +18,13 @@ from reactivation.selectors.customers import ALL_SEGMENTS
 from reactivation.selectors.dashboard_figures import period_figures
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The forecast is cached per end date; each test builds its own business."""
+    cache.clear()
+
 
 CDNOW = Path(__file__).resolve().parent.parent / "data" / "cdnow_customers_summary.csv"
 CALIBRATION_END = dt.date(1997, 9, 30)
