@@ -148,3 +148,14 @@ def test_start_up_checks_name_a_bad_environment(settings):
     assert {p.id for p in phone_settings()} == {"telephony.W001", "telephony.W002"}
     settings.PHONE_API_SECRET, settings.PHONE_WEBHOOK_TOKEN = "s", "x" * 24
     assert phone_settings() == []
+
+
+def test_the_phone_pages_speak_russian(settings, login, admin_user, zadarma):
+    settings.LANGUAGE_CODE = "ru"
+    client = login(admin_user)
+    page = client.get("/settings/phone/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Внутренние номера" in page and "Адрес вебхука" in page
+    for english in ("Extensions", "Webhook address", "Connect a phone system", "Credentials"):
+        assert english not in page
+    inbox = client.get("/phone/unmatched/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Звонки с неизвестных номеров" in inbox and "Calls from unknown numbers" not in inbox
