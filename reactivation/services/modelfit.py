@@ -6,7 +6,8 @@ the fit itself is ``reactivation.bgnbd.fit`` (alpha in days). Clients without a 
 segment of their own: their fit is stored on the default policy. A fit is shown first
 (``manage.py fit_model``, or the admin's settings) and stored only when applied; segments with
 ``model_auto_refit`` (and the clients without one, where the default policy says so) are
-refitted and applied by the weekly task.
+refitted and applied by the weekly task, and so is every segment that has no fit yet: the cycle
+prior is fitted from the data by default.
 
 Applying a fit also changes the cycle prior of the segment's one-time buyers (alpha / r, unless
 the policy pins the typed prior), so it re-statuses the segment's clients as of the fit's date.
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clients import stats
@@ -155,19 +157,21 @@ def model_apply(*, segment: Segment | None, fit: SegmentFit) -> Segment | Policy
 
 def fit_groups(*, only_auto: bool = False) -> list[Segment | None]:
     """Every segment and, last, None for the clients without one (the "segment of their own");
-    ``only_auto``: those that asked for weekly refits."""
+    ``only_auto``: those the weekly run fits: the ones that asked for weekly refits, and the
+    ones that have no fit yet (the cycle prior is fitted from the data by default)."""
     segments = Segment.objects.order_by("code")
     if only_auto:
-        segments = segments.filter(model_auto_refit=True)
+        segments = segments.filter(Q(model_auto_refit=True) | Q(model_r__isnull=True))
     groups: list[Segment | None] = list(segments)
     unsegmented = Client.objects.filter(segment__isnull=True).exists()
-    if unsegmented and (not only_auto or default_policy().model_auto_refit):
+    default = default_policy()
+    if unsegmented and (not only_auto or default.model_auto_refit or not default.has_model):
         groups.append(None)
     return groups
 
 
 def models_refit(*, until: dt.date, only_auto: bool = True) -> list[SegmentFit]:
-    """Refit (and apply) every segment that asked for weekly refits (or all of them)."""
+    """Fit and apply the segments the weekly run fits (see ``fit_groups``), or all of them."""
     fits = []
     for segment in fit_groups(only_auto=only_auto):
         fit = model_fit(segment=segment, until=until)

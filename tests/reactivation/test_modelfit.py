@@ -217,3 +217,22 @@ def test_the_set_wise_statistics_and_the_reference_path_agree_with_the_fitted_pr
 
     # The per-client reference path (Python rules) finds nothing to change.
     assert refresh_clients_orm(client_ids=None, as_of=UNTIL) == 0
+
+
+@pytest.mark.django_db
+def test_the_weekly_run_fits_what_has_no_fit_yet_and_refits_only_on_request():
+    from reactivation.services.modelfit import models_refit
+
+    unfitted = simulated_segment("coffee")
+    pinned = SegmentFactory(code="tea", model_r=0.5, model_alpha=10.0, model_a=0.8, model_b=2.5)
+    simulated_segment(None, customers=100)
+
+    fits = models_refit(until=UNTIL)
+
+    assert [fit.segment for fit in fits] == ["coffee", None]
+    unfitted.refresh_from_db()
+    pinned.refresh_from_db()
+    assert unfitted.has_model and unfitted.model_fitted_until == UNTIL
+    assert pinned.model_alpha == 10.0  # fitted once already, no weekly refit asked: kept
+    assert Policy.objects.get(segment=None).has_model
+    assert models_refit(until=UNTIL) == []  # everything has a fit now
