@@ -237,3 +237,15 @@ def test_policy_preview_counts_newly_lost_and_who_would_enter_the_queue():
     assert (preview.clients, preview.lost_now, preview.lost, preview.newly_lost) == (3, 0, 3, 3)
     assert preview.would_queue == 1  # one has an open case, one is do-not-contact
     assert Case.objects.count() == 1  # a preview writes nothing
+
+
+def test_the_better_ranking_is_the_higher_auc_and_needs_both():
+    from reactivation.backtest import BacktestResult
+
+    def result(rule, model):
+        return BacktestResult(D, 30, 7, 10, 1, 0, 0, 0, 1, 0, rule, model, None, 0, D)
+
+    assert result(0.70, 0.76).better_ranking == "model"
+    assert result(0.76, 0.70).better_ranking == "rule"
+    assert result(0.70, 0.70).better_ranking == "rule"  # the model must do better to be chosen
+    assert result(0.70, None).better_ranking is None

@@ -346,3 +346,14 @@ def test_the_clients_without_a_segment_are_fitted_and_applied_as_a_segment_of_th
     assert response.status_code == 302
     policy.refresh_from_db()
     assert policy.has_model and policy.model_r == pytest.approx(fit["r"])
+
+
+def test_the_policies_list_shows_the_cycle_in_use_with_its_source(login, admin_user, policy):
+    coffee = SegmentFactory(code="coffee", model_r=0.5, model_alpha=40.0, model_a=0.8, model_b=2.5)
+
+    response = login(admin_user).get(reverse("settings_policies"))
+
+    rows = {row["segment"]: row for row in response.context["rows"]}
+    assert (rows[None]["prior"].source, rows[None]["prior"].default_cycle) == ("typed", 30.0)
+    fitted = rows[coffee]["prior"]
+    assert (fitted.source, fitted.default_cycle, fitted.typed_cycle) == ("fitted", 80.0, 30.0)
