@@ -16,7 +16,9 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", home.healthz, name="healthz"),
     # Browsers (and the Django admin's pages) ask for /favicon.ico; the icon is an SVG.
-    path("favicon.ico", lambda request: redirect(static("img/favicon.svg"), permanent=True)),
+    path(
+        "favicon.ico", lambda r: redirect(static("img/favicon.svg"), permanent=True), name="favicon"
+    ),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -63,6 +63,7 @@ MATRIX: dict[str, Entry] = {
     # Public and account pages
     "home": Entry("/", get=_roles(manager=302, owner=302, admin=302)),
     "healthz": Entry("/healthz", get=_same(200), post=_same(405)),
+    "favicon": Entry("/favicon.ico", get=_same(301)),
     "login": Entry(
         "/accounts/login/", get=_roles(anonymous=200, manager=302, owner=302, admin=302)
     ),
