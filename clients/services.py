@@ -68,6 +68,7 @@ def import_file(
     job_id: int | None = None,
     as_of: dt.date | None = None,
     progress: Progress | None = None,
+    before_commit: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Read, check and (unless ``dry_run`` or a row is bad) write one file. Steps:
 
@@ -126,6 +127,7 @@ def import_file(
             job_id=job_id,
             as_of=as_of or timezone.localdate(),
             dry_run=dry_run,
+            before_commit=before_commit,
         )
     finally:
         staging.drop()
@@ -241,6 +243,10 @@ class JobBusy(Exception):
     """A live run holds the job: try again later."""
 
 
+class JobLost(Exception):
+    """The job was ended (by the watchdog) while this run went on: its writes roll back."""
+
+
 def _stage(dry_run: bool) -> str:
     return "preview" if dry_run else "import"
 
@@ -274,6 +280,15 @@ def import_job_run(
             if progress:
                 progress(done, total)
 
+        recorded = []
+
+        def record_with_the_rows(result: ImportResult) -> None:
+            # Inside the write's transaction: the rows and "done" commit together, and a run
+            # that has lost its job (the watchdog failed it meanwhile) writes nothing.
+            if not job_record_result(job=job, result=result):
+                raise JobLost(job_id)
+            recorded.append(True)
+
         try:
             result = import_file(
                 kind=job.kind,
@@ -284,8 +299,12 @@ def import_job_run(
                 dry_run=dry_run,
                 job_id=None if dry_run else job.pk,
                 progress=record,
+                before_commit=record_with_the_rows,
             )
-            job_record_result(job=job, result=result)
+            if not recorded:
+                job_record_result(job=job, result=result)
+        except JobLost:
+            log.warning("import job %s: ended by the watchdog while it ran; rolled back", job_id)
         except Exception as exc:  # anything at all: the job must end, and say why
             log.exception("import job %s failed", job_id)
             _job_fail(job, errors.INTERNAL, detail=errors.detail(exc))
@@ -337,8 +356,9 @@ def _job_fail(job: ImportJob, code: str, *, detail: str = "", **params: Any) -> 
     )
 
 
-def job_record_result(*, job: ImportJob, result: ImportResult) -> None:
-    """Store what an import found on its job row (the page and the commands read it back).
+def job_record_result(*, job: ImportJob, result: ImportResult) -> bool:
+    """Store what an import found on its job row (the page and the commands read it back);
+    False if this run no longer owns the job.
 
     Everything a file put into the report (its headers, values, messages) is cleaned first:
     PostgreSQL stores no NUL character, and a file may hold any byte.
@@ -360,18 +380,20 @@ def job_record_result(*, job: ImportJob, result: ImportResult) -> None:
         errors_by_reason=dict(result.report.by_reason),
     )
     message = reason(result.file_error.code, result.file_error.params) if result.file_error else ""
-    ImportJob.objects.filter(
-        pk=job.pk, state=ImportJob.State.RUNNING, attempts=job.attempts
-    ).update(
-        options=errors.clean(options),
-        counts=result.counts,
-        errors=errors.clean(result.report.errors),
-        error_count=result.report.bad_rows,
-        total_rows=result.rows,
-        processed_rows=result.rows,
-        state=ImportJob.State.DONE if result.ok else ImportJob.State.FAILED,
-        finished_at=timezone.now(),
-        message=errors.clean_text(message)[:2000],
+    return bool(
+        ImportJob.objects.filter(
+            pk=job.pk, state=ImportJob.State.RUNNING, attempts=job.attempts
+        ).update(
+            options=errors.clean(options),
+            counts=result.counts,
+            errors=errors.clean(result.report.errors),
+            error_count=result.report.bad_rows,
+            total_rows=result.rows,
+            processed_rows=result.rows,
+            state=ImportJob.State.DONE if result.ok else ImportJob.State.FAILED,
+            finished_at=timezone.now(),
+            message=errors.clean_text(message)[:2000],
+        )
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
@@ -139,8 +140,12 @@ def write(
     job_id: int | None,
     as_of: dt.date,
     dry_run: bool,
+    before_commit: Callable[[ImportResult], None] | None = None,
 ) -> None:
-    """Step 5: every write of the import in one transaction, under the import lock."""
+    """Step 5: every write of the import in one transaction, under the import lock.
+
+    ``before_commit`` runs last inside the transaction (the job records its outcome there, so
+    the rows and the job's state commit together; raising rolls everything back)."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             if staging.postgres:
@@ -153,6 +158,8 @@ def write(
                 touched = _write_transactions(cursor, staging, result, job_id=job_id)
         if touched and not dry_run:
             refresh_clients(client_ids=touched, as_of=as_of)
+        if before_commit and not dry_run:
+            before_commit(result)
         if dry_run:
             transaction.set_rollback(True)
     if not dry_run:  # the planner must see what was loaded before anything reads it again

@@ -206,3 +206,19 @@ def test_rebuild_stats_analyzes_tables_loaded_without_statistics():
     rebuild_stats(as_of=dt.date(2026, 3, 1))
     assert believed_rows("clients_client") == 200
     assert Client.objects.count() == 200
+
+
+def test_a_run_the_watchdog_ended_meanwhile_writes_nothing(tmp_path):
+    """The rows and the job's "done" commit in one transaction: a run that finds its job
+    failed under it (past its time limit) rolls its writes back instead of leaving rows behind
+    a failed job."""
+    job = busy_job(tmp_path, state="queued", attempts=0)
+
+    def watchdog_strikes(done: int, total: int) -> None:
+        if done == total:
+            services._job_fail(ImportJob.objects.get(pk=job.pk), errors.TIMED_OUT, minutes=1)
+
+    services.import_job_run(job_id=job.pk, dry_run=False, progress=watchdog_strikes)
+    job.refresh_from_db()
+    assert (job.state, job.options["file_error"]["code"]) == ("failed", errors.TIMED_OUT)
+    assert not Transaction.objects.exists() and not Client.objects.exists()
