@@ -99,3 +99,42 @@ def test_a_page_with_debug_off_names_hashed_files_that_whitenoise_serves(product
         assert "immutable" in response["Cache-Control"], reference
         body = b"".join(response.streaming_content)
         assert body, reference
+
+
+# --- The image, compose and CI run the same build and server ---------------------------------------
+def _manage_commands(text: str) -> set[str]:
+    return set(re.findall(r"manage\.py (compilemessages|collectstatic)[^\\\n&]*", text))
+
+
+def test_every_build_step_of_the_image_runs_in_ci_with_debug_off():
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    smoke = (BASE_DIR / ".ci" / "prod_smoke").read_text()
+    build = _manage_commands(dockerfile)
+    assert build == {"compilemessages", "collectstatic"}
+    assert build <= _manage_commands(smoke)
+    for line in dockerfile.splitlines():
+        if "manage.py" in line:
+            assert "DJANGO_DEBUG=0" in line, line
+    assert "export DJANGO_DEBUG=0" in smoke
+    assert ".ci/prod_smoke" in (BASE_DIR / ".ci" / "run").read_text()
+
+
+def test_gunicorn_runs_with_one_configuration_that_caps_requests():
+    from gunicorn.config import Config
+
+    config = Config()
+    namespace: dict = {}
+    exec((BASE_DIR / "gunicorn.conf.py").read_text(), namespace)  # noqa: S102 - our own file
+    for name in ("bind", "workers", "timeout", "limit_request_line", "limit_request_fields"):
+        config.set(name, namespace[name])
+    config.set("limit_request_field_size", namespace["limit_request_field_size"])
+    assert 0 < config.limit_request_line <= 8190
+    assert 0 < config.limit_request_fields <= 100
+    assert 0 < config.limit_request_field_size <= 8190
+    assert config.timeout <= 120
+    assert config.bind == ["0.0.0.0:8000"]
+    compose = (BASE_DIR / "docker-compose.yml").read_text()
+    assert '"gunicorn", "-c", "gunicorn.conf.py"' in (BASE_DIR / "Dockerfile").read_text()
+    assert "gunicorn -c gunicorn.conf.py" in compose
+    assert 'gunicorn" -c gunicorn.conf.py' in (BASE_DIR / ".ci" / "prod_smoke").read_text()
+    assert "client_max_body_size" in compose
