@@ -62,6 +62,8 @@ def cohort_panel(*, filters: DashboardFilters) -> Panel:
     counts: dict[tuple[dt.date, dt.date], int] = defaultdict(int)
     for cohort, month, clients in rows.values_list("cohort", "month", "clients"):
         counts[(cohort, month)] += clients
+    # The period may end inside its last month: that month's cells count only its first days.
+    partial = (filters.end + dt.timedelta(days=1)).month == filters.end.month
     matrix, table_rows = [], []
     for cohort in months_between(first, last):
         size = counts.get((cohort, cohort), 0)
@@ -76,8 +78,12 @@ def cohort_panel(*, filters: DashboardFilters) -> Panel:
                 "cohort": cohort,
                 "size": size,
                 "cells": [
-                    {"value": v, "heat": None if v is None else min(10, round(v * 10))}
-                    for v in cells
+                    {
+                        "value": v,
+                        "heat": None if v is None else min(10, round(v * 10)),
+                        "partial": partial and months_forward(cohort, offset) == last,
+                    }
+                    for offset, v in enumerate(cells)
                 ],
             }
         )
@@ -91,8 +97,21 @@ def cohort_panel(*, filters: DashboardFilters) -> Panel:
         ],
         table_rows,
     )
+    notes = []
+    if partial:
+        notes.append(
+            _(
+                "Cells marked * are %(month)s, of which the period holds only the first "
+                "%(days)s days: they are not yet the month's share."
+            )
+            % {"month": last.strftime("%m.%Y"), "days": filters.end.day}
+        )
     return Panel(
-        "cohorts", [table], None, {"matrix": matrix, "offsets": list(range(COHORT_MONTHS + 1))}
+        "cohorts",
+        [table],
+        None,
+        {"matrix": matrix, "offsets": list(range(COHORT_MONTHS + 1)), "partial": partial},
+        notes,
     )
 
 

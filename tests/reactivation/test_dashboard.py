@@ -253,6 +253,22 @@ def test_cohort_shares(panels):
     assert january["cells"][6]["value"] is None  # July is after the period
 
 
+def test_a_month_the_period_ends_inside_is_marked_partial(business, owner, login):
+    response = login(owner).get(
+        URL, {"period": "custom", "start": "2026-02-01", "end": "2026-03-10"}
+    )
+    cohorts = response.context["panels"]["cohorts"]
+    january = {row["cohort"].isoformat(): row for row in cohorts.data["matrix"]}["2026-01-01"]
+
+    assert [cell["partial"] for cell in january["cells"][:3]] == [False, False, True]
+    assert "first 10 days" in cohorts.notes[0]
+    assert 'data-partial="true">30*<' in response.content.decode()
+
+
+def test_a_period_ending_on_a_months_last_day_has_no_partial_month(panels):
+    assert not panels["cohorts"].data["partial"] and not panels["cohorts"].notes
+
+
 def test_value_asleep_in_sleeping_and_lost_a_and_b_clients(panels):
     assert panels["abc"].data["asleep"] == pytest.approx(120_000)
     assert panels["abc"].data["asleep_clients"] == 50
