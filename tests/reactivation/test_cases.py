@@ -295,3 +295,20 @@ def test_the_case_card_shows_the_call_backs_date_and_time(alice, login):
     )
     body = login(alice).get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert f"Следующий звонок {on:%d.%m.%Y} 09:15" in body
+
+
+def test_the_offer_panel_is_part_of_the_call_form_and_works_without_scripting(alice, login):
+    case = open_case(manager=alice)
+    client = login(alice)
+    body = client.get(f"/cases/{case.pk}/").content.decode()
+    form = body[body.index('id="call-form"') : body.index("</form>", body.index('id="call-form"'))]
+    # Inside the call form, above Save; the form's default button (Enter) saves the call.
+    assert form.index('id="offers"') < form.index('id="issue-offer"') < form.index("Save call")
+    assert form.index('name="then" value="stay"') < form.index('id="issue-offer"')
+    # Without scripting the button posts the whole call form to the offer's address.
+    template = OfferTemplate.objects.filter(active=True).first()
+    response = client.post(
+        f"/cases/{case.pk}/offer/", {"template": template.pk, "outcome": "reached", "notes": "x"}
+    )
+    assert response.status_code == 302 and case.offers.count() == 1
+    assert not Call.objects.filter(case=case).exists()
