@@ -23,14 +23,14 @@ weekly and reused by the nightly runs in between (a run must not scan the base).
 return probability is measured by the control group per P(alive) band (called cases' return
 rate minus control cases' return rate, the same outcome for both: a purchase within the case's
 lifetime after it opened) once a band has enough cases of both kinds; before that it is the
-policy's ``prior_uplift``.
+policy's ``prior_uplift``. The bands are measured with the value figures, weekly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
@@ -60,6 +60,7 @@ MIN_CHURN_SAMPLE = 30
 FIGURES_MAX_AGE_DAYS = 7
 FIGURES_KEY = "value_figures"
 BASE = "all"  # the key of the whole base's figures; "none" is the clients without a segment
+BANDS_MARKER, BAND_PREFIX = "bands", "band:"  # the measured uplift bands in the same record
 # P(alive) bands of the measured uplift (lower edges); a case without a model is in band "none".
 UPLIFT_BANDS = (0.0, 0.2, 0.5, 0.8)
 MIN_BAND_CASES = metrics.MIN_CONTROL_CASES
@@ -114,7 +115,9 @@ def measure_value_figures(*, as_of: dt.date) -> list[dict]:
     """The year's counts per segment (``group``: segment id, "none") and for the base ("all"),
     from one read of the purchase days up to ``as_of`` per segment: the customers at the start
     of the 365 days ending at ``as_of``, those still customers at its end, and their purchase
-    days in it. A list, as the run ledger records it (a measure, replaced, not added up)."""
+    days in it; then the measured uplift per P(alive) band (``group`` "band:<band>", after a
+    "bands" marker). A list, as the run ledger records it (a measure, replaced, not added up):
+    the weekly run measures, the nights in between reuse it."""
     start = as_of - dt.timedelta(days=metrics.DAYS_PER_YEAR - 1)
     result: list[dict] = []
     total = {"group": BASE, "start": 0, "retained": 0, "purchase_days": 0, "customers": 0}
@@ -136,6 +139,9 @@ def measure_value_figures(*, as_of: dt.date) -> list[dict]:
         for name in ("start", "retained", "purchase_days", "customers"):
             total[name] += row[name]
     result.append(total)
+    result.append({"group": BANDS_MARKER})
+    for band, counts in measure_uplift_bands(as_of=as_of).items():
+        result.append({"group": BAND_PREFIX + band, **asdict(counts)})
     return result
 
 
@@ -259,14 +265,25 @@ def gate_context(*, as_of: dt.date, figures: list[dict] | None = None) -> GateCo
     recent run when given), the offer cost, the margin rate and the measured uplift bands."""
     if figures is None:
         figures = value_figures(as_of=as_of)
+    rows = {row["group"]: row for row in figures}
+    if BANDS_MARKER in rows:
+        bands = {
+            group.removeprefix(BAND_PREFIX): BandUplift(
+                **{k: v for k, v in row.items() if k != "group"}
+            )
+            for group, row in rows.items()
+            if group.startswith(BAND_PREFIX)
+        }
+    else:  # a record from before the bands were kept in it, or figures given by hand
+        bands = measure_uplift_bands(as_of=as_of)
     offer_cost = OfferTemplate.objects.filter(active=True).aggregate(cost=Avg("cost"))["cost"]
     return GateContext(
         as_of=as_of,
         policies=policy_for_segments(),
-        figures={row["group"]: row for row in figures},
+        figures=rows,
         offer_cost=float(offer_cost or 0),
         margin_rate=BusinessSettings.load().margin_rate,
-        bands=measure_uplift_bands(as_of=as_of),
+        bands=bands,
     )
 
 

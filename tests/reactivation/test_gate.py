@@ -314,3 +314,14 @@ def test_abc_by_margin_ranks_by_the_gates_margin():
     # The gate values "partly" at its imported margin 100, "plain" at 300: "plain" is A, and
     # "partly" has 300 of 400 above it, past A + B (65%). Line by line "partly" would be 400.
     assert (plain.abc_class, partly.abc_class) == ("A", "C")
+
+
+@pytest.mark.django_db
+def test_the_weekly_record_carries_the_bands_and_the_nights_reuse_them():
+    _measured_cases(band_p_alive=None, called=(30, 18), control=(30, 6))
+    record = measure_value_figures(as_of=AS_OF)
+    Case.objects.all().delete()  # a night must not read the cases again
+
+    context = gate_context(as_of=AS_OF, figures=record)
+
+    assert context.uplift(None, None) == (pytest.approx(0.6 - 0.2), True)
