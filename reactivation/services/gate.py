@@ -229,14 +229,18 @@ class GateContext:
     offer_cost: float
     margin_rate: float
     bands: dict[str, BandUplift] = field(default_factory=dict)
+    _values: dict[str, ValueFigures] = field(default_factory=dict, repr=False)
 
     def policy(self, segment_id: int | None) -> Policy:
         return self.policies.get(segment_id) or self.policies[None]
 
     def value_figures(self, segment_id: int | None) -> ValueFigures:
-        base = figures_from_counts(self.figures.get(BASE, {}))
-        own = self.figures.get(_group_key(segment_id))
-        return base if own is None else figures_from_counts(own, fallback=base)
+        key = _group_key(segment_id)
+        if key not in self._values:
+            base = figures_from_counts(self.figures.get(BASE, {}))
+            own = self.figures.get(key)
+            self._values[key] = base if own is None else figures_from_counts(own, fallback=base)
+        return self._values[key]
 
     def uplift(self, segment_id: int | None, p_alive: float | None) -> tuple[float, bool]:
         """(extra return probability of a call, whether the control group measured it)."""
