@@ -497,3 +497,12 @@ def test_an_upload_within_the_cap_reaches_the_import_page(login, admin_user, set
         reverse("import_start"), {"kind": "transactions", "file": upload}
     )
     assert response.status_code == 302
+
+
+def test_the_refusal_of_a_too_large_body_is_in_the_users_language(login, admin_user, settings):
+    settings.UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+    client = login(admin_user)
+    client.cookies["django_language"] = "ru"
+    response = _declared_post(client, reverse("import_start"), 40 * 1024 * 1024)
+    assert response.status_code == 413
+    assert "Эта страница принимает не больше 21 МБ" in response.content.decode()
