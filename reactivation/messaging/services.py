@@ -218,7 +218,11 @@ def message_send(
     3. Render the template, write the row as queued, hand it to the task after commit.
     """
     now = now or timezone.now()
-    case = Case.objects.select_for_update().select_related("client", "assigned_to").get(pk=case.pk)
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("client", "assigned_to")
+        .get(pk=case.pk)
+    )
     refusal = selectors.send_refusal(case=case, channel=channel, purpose=purpose, now=now)
     if refusal is not None:
         raise refusal
