@@ -18,9 +18,11 @@ from rest_framework import authentication, exceptions
 from rest_framework_api_key.permissions import KeyParser
 
 from reactivation.api.models import ApiKey
+from reactivation.roles import Role, roles_of
 
 MSG_BAD_KEY = _("The API key is not valid, or it has been revoked.")
 MSG_USER_INACTIVE = _("The user this API key acts as is no longer active.")
+MSG_ROLE_GONE = _("The user this API key acts as no longer holds its role.")
 # How often a key's "last used" time is written: once a minute is enough to read, and keeps a
 # busy key from writing its row on every request.
 LAST_USED_EVERY = dt.timedelta(minutes=1)
@@ -62,8 +64,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if key.user is not None:
             if not key.user.is_active:
                 raise exceptions.AuthenticationFailed(MSG_USER_INACTIVE)
+            held = roles_of(key.user)
+            if key.role not in held and Role.ADMIN not in held:
+                # The user no longer holds the role the key was made for (as when it was made,
+                # an admin's user may hold any).
+                raise exceptions.AuthenticationFailed(MSG_ROLE_GONE)
             principal: Any = key.user
-            principal._roles_cache = {key.role}
+            principal._roles_cache = {key.role}  # acts as the key's role, not all of theirs
         else:
             principal = KeyPrincipal(key)
         now = timezone.now()

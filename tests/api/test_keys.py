@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from reactivation.api.models import ApiKey
+from reactivation.api.services import key_create
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +79,20 @@ def test_a_key_of_an_inactive_user_stops_working(api, keys, alice):
     alice.is_active = False
     alice.save(update_fields=["is_active"])
     assert api.get("/api/v1/clients", key=keys["alice"]).status_code == 401
+
+
+def test_a_key_stops_working_when_its_user_loses_the_role(api, keys, alice):
+    alice.groups.clear()
+    response = api.get("/api/v1/clients", key=keys["alice"])
+    assert response.status_code == 401
+    assert response.json()["message"] == "The user this API key acts as no longer holds its role."
+
+
+def test_a_managers_key_of_an_admin_acts_as_a_manager(api, admin_user, world):
+    key = key_create(name="admin as manager", role="manager", user=admin_user)[1]
+    # An admin sees every client; acting as a manager, only their own and the pool.
+    assert api.get("/api/v1/clients/BOB-1", key=key).status_code == 404
+    assert api.get("/api/v1/clients/POOL-1", key=key).status_code == 200
 
 
 def test_the_rate_limit_is_per_key_with_retry_after(api, keys, settings):
