@@ -107,13 +107,6 @@ def ltv(
     return margin_per_purchase * purchases_per_year * lifetime_years
 
 
-def crr(*, start_customers: int, end_customers: int, new_customers: int) -> float | None:
-    """The seed's ``(E - N) / S``, which counts the returned as retained (being replaced)."""
-    if start_customers <= 0:
-        return None
-    return (end_customers - new_customers) / start_customers
-
-
 # --- funnel -------------------------------------------------------------------------------------
 
 
