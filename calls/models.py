@@ -148,8 +148,8 @@ class Call(models.Model):
     # The time of day of the next call, when the client named one (business timezone).
     next_call_time = models.TimeField(_("next call at"), null=True, blank=True)
     # The client promised to buy: the case stays open until the purchase (which closes it as
-    # won back) or the end of its lifetime.
-    promised_to_buy = models.BooleanField(_("promised to buy"), default=False)
+    # won back) or the end of its lifetime. A database default too, for calls written in SQL.
+    promised_to_buy = models.BooleanField(_("promised to buy"), default=False, db_default=False)
 
     class Meta:
         ordering = ["-called_at", "-id"]

@@ -316,3 +316,17 @@ def test_a_pool_case_must_be_claimed_before_calling(alice, login):
 
 def test_get_is_not_allowed(alice, login, setup):
     assert login(alice).get(f"/cases/{setup.pk}/call/").status_code == 405
+
+
+def test_a_call_written_in_sql_is_no_promise(alice, setup):
+    """Calls written set-wise (a phone system's import, the benchmarks) name only the columns
+    they know; the promise defaults to false in the database too."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO calls_call (case_id, client_id, manager_id, called_at, outcome, answers,"
+            " notes) VALUES (%s, %s, %s, %s, 'no_answer', '{}', '')",
+            [setup.pk, setup.client_id, alice.pk, NOW],
+        )
+    assert Call.objects.get(case=setup).promised_to_buy is False
