@@ -73,9 +73,13 @@ def _dialect() -> dict[str, str]:
 # Every segment's effective policy (its own, else the default one), keyed by segment id with 0
 # for clients without a segment, so the join stays an equality. The cycle's prior is the fitted
 # one (strength r, typical gap alpha / r of the segment's fit; the clients without a segment keep
-# theirs on the default policy) unless the policy pins the typed values, as
+# theirs on the default policy; the strength capped) unless the policy pins the typed values, as
 # ``reactivation.rules.prior_in_use`` says.
 _FITTED = "{pin} <> 'typed' AND {m}.model_r > 0 AND {m}.model_alpha > 0"
+_CAPPED = (
+    f"CASE WHEN {{m}}.model_r > {rules.MAX_FITTED_PRIOR_STRENGTH!r} "
+    f"THEN {rules.MAX_FITTED_PRIOR_STRENGTH!r} ELSE {{m}}.model_r END"
+)
 POLICY_CTE = f"""
 pol AS (
     SELECT s.id AS seg,
@@ -85,7 +89,7 @@ pol AS (
                 THEN s.model_alpha / s.model_r
                 ELSE COALESCE(p.default_cycle_days, d.default_cycle_days) END AS default_cycle,
            CASE WHEN {_FITTED.format(pin="COALESCE(p.cycle_prior, d.cycle_prior)", m="s")}
-                THEN s.model_r
+                THEN {_CAPPED.format(m="s")}
                 ELSE COALESCE(p.prior_strength, d.prior_strength) END AS prior_strength,
            COALESCE(p.min_cycle_days, d.min_cycle_days) AS min_cycle,
            COALESCE(p.max_cycle_days, d.max_cycle_days) AS max_cycle
@@ -98,7 +102,7 @@ pol AS (
            CASE WHEN {_FITTED.format(pin="d.cycle_prior", m="d")}
                 THEN d.model_alpha / d.model_r ELSE d.default_cycle_days END,
            CASE WHEN {_FITTED.format(pin="d.cycle_prior", m="d")}
-                THEN d.model_r ELSE d.prior_strength END,
+                THEN {_CAPPED.format(m="d")} ELSE d.prior_strength END,
            d.min_cycle_days, d.max_cycle_days
     FROM reactivation_policy d
     WHERE d.segment_id IS NULL

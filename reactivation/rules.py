@@ -89,6 +89,10 @@ def due_on(
 
 
 PRIOR_FITTED, PRIOR_TYPED = "fitted", "typed"
+# A fitted r this large says every client of the segment buys at the same rate (a fit that could
+# not tell the clients apart, often with alpha at its bound): as a prior strength it would
+# drown any client's own rhythm for years. Its typical gap alpha / r still stands.
+MAX_FITTED_PRIOR_STRENGTH = 10.0
 
 
 def prior_in_use(
@@ -101,13 +105,15 @@ def prior_in_use(
 ) -> tuple[float, float, str]:
     """(prior strength r, default cycle in days, where they come from) for the cycle formula.
 
-    The fitted prior is the gamma part of the segment's fitted model: strength r and typical gap
-    alpha / r (alpha in days). It is used unless the admin pinned the typed values, wherever the
-    segment has a fit (a fit needs enough data: see ``bgnbd.fit``); else the typed values.
-    ``clients.stats.POLICY_CTE`` computes the same in SQL.
+    The fitted prior is the gamma part of the segment's fitted model: strength r (at most
+    ``MAX_FITTED_PRIOR_STRENGTH``) and typical gap alpha / r (alpha in days). It is used unless
+    the admin pinned the typed values, wherever the segment has a fit (a fit needs enough data:
+    see ``bgnbd.fit``); else the typed values. ``clients.stats.POLICY_CTE`` computes the same in
+    SQL.
     """
     if pin != PRIOR_TYPED and model_r and model_alpha and model_r > 0 and model_alpha > 0:
-        return float(model_r), float(model_alpha) / float(model_r), PRIOR_FITTED
+        r = float(model_r)
+        return min(r, MAX_FITTED_PRIOR_STRENGTH), float(model_alpha) / r, PRIOR_FITTED
     return float(typed_strength), float(typed_cycle), PRIOR_TYPED
 
 

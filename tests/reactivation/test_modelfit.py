@@ -236,3 +236,19 @@ def test_the_weekly_run_fits_what_has_no_fit_yet_and_refits_only_on_request():
     assert pinned.model_alpha == 10.0  # fitted once already, no weekly refit asked: kept
     assert Policy.objects.get(segment=None).has_model
     assert models_refit(until=UNTIL) == []  # everything has a fit now
+
+
+@pytest.mark.django_db
+def test_the_sql_caps_a_fitted_strength_as_the_rule_does():
+    segment = SegmentFactory(code="furniture", model_r=1500.0, model_alpha=900_000.0)
+    segment.model_a, segment.model_b = 0.01, 500.0
+    segment.save()
+    client = ClientFactory(segment=segment)
+    for days_ago in (700, 400, 300):  # gaps of 300 and 100 days
+        TransactionFactory(client=client, date=UNTIL - dt.timedelta(days=days_ago))
+    rebuild_stats(as_of=UNTIL)
+
+    client = Client.objects.select_related("stats").get(pk=client.pk)
+    # (600 x 10 + 400) / (10 + 3 - 1): the strength capped at 10, the typical gap 600 days.
+    assert client.stats.cycle_days == pytest.approx(6400 / 12)
+    assert refresh_clients_orm(client_ids=None, as_of=UNTIL) == 0

@@ -224,3 +224,15 @@ def test_the_value_of_a_client_and_the_expected_gain_of_a_call():
     assert rules.expected_gain(value=690, uplift=0.2, offer_cost=20, call_cost=50) == pytest.approx(
         68.0
     )
+
+
+def test_a_fitted_strength_that_cannot_tell_clients_apart_is_capped():
+    strength, default, source = rules.prior_in_use(
+        pin=rules.PRIOR_FITTED,
+        typed_strength=1.0,
+        typed_cycle=540.0,
+        model_r=1500.0,
+        model_alpha=1_000_000.0,
+    )
+    assert (strength, source) == (rules.MAX_FITTED_PRIOR_STRENGTH, rules.PRIOR_FITTED)
+    assert default == pytest.approx(666.667, abs=1e-3)  # the typical gap alpha / r stands
