@@ -104,17 +104,18 @@ LAST_NAMES = [
     "Андреев",
     "Макаров",
 ]
+# (first name, whether it is a woman's): a woman's surname takes the feminine ending.
 FIRST_NAMES = [
-    "Алексей",
-    "Сергей",
-    "Андрей",
-    "Ирина",
-    "Ольга",
-    "Наталья",
-    "Павел",
-    "Татьяна",
-    "Юлия",
-    "Игорь",
+    ("Алексей", False),
+    ("Сергей", False),
+    ("Андрей", False),
+    ("Ирина", True),
+    ("Ольга", True),
+    ("Наталья", True),
+    ("Павел", False),
+    ("Татьяна", True),
+    ("Юлия", True),
+    ("Игорь", False),
 ]
 
 
@@ -148,9 +149,10 @@ def demo_users() -> list[tuple[str, str, str]]:
 def _name(rng: np.random.Generator, index: int) -> str:
     if rng.random() < 0.7:
         return f"{FORMS[rng.integers(len(FORMS))]} «{COMPANY_WORDS[rng.integers(len(COMPANY_WORDS))]}-{index}»"
-    return (
-        f"{LAST_NAMES[rng.integers(len(LAST_NAMES))]} {FIRST_NAMES[rng.integers(len(FIRST_NAMES))]}"
-    )
+    surname = LAST_NAMES[rng.integers(len(LAST_NAMES))]
+    first, woman = FIRST_NAMES[rng.integers(len(FIRST_NAMES))]
+    # Every surname listed ends in -ов or -ев, whose feminine form adds -а.
+    return f"{surname}{'а' if woman else ''} {first}"
 
 
 def _purchase_days(rng: np.random.Generator, spec: SegmentSpec, start: int, end: int) -> list[int]:

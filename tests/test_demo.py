@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from clients.models import Client, Segment, Transaction
+from reactivation.demo import FIRST_NAMES, _name
 from reactivation.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +155,13 @@ def test_demo_has_weeks_of_calls_that_pay():
     plans = WeeklyPlan.objects.filter(manager__in=managers)
     assert plans.count() == managers.count()
     assert {plan.calls for plan in plans} == {DEMO_PLAN["calls"]}
+
+
+def test_demo_people_have_surnames_that_agree_with_their_first_names():
+    women = {first for first, woman in FIRST_NAMES if woman}
+    rng = np.random.default_rng(7)
+    people = [n for n in (_name(rng, i) for i in range(400)) if "«" not in n]
+    assert people
+    for person in people:
+        surname, first = person.split(" ")
+        assert surname.endswith("а") == (first in women), person
