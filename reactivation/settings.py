@@ -348,3 +348,6 @@ PHONE_BASE_URL = env("PHONE_BASE_URL", default="")  # empty: the provider's own 
 PHONE_WEBHOOK_TOKEN = env("PHONE_WEBHOOK_TOKEN", default="")  # /hooks/phone/<provider>/<token>/
 PHONE_TIMEZONE = env("PHONE_TIMEZONE", default=TIME_ZONE)  # how event times are read
 PHONE_MATCH_WINDOW_SECONDS = env.int("PHONE_MATCH_WINDOW_SECONDS", default=180)
+# Recordings copied under MEDIA_ROOT this long after the call, kept this many days (0: not copied).
+PHONE_RECORDING_DELAY_SECONDS = env.int("PHONE_RECORDING_DELAY_SECONDS", default=60)
+PHONE_RECORDING_RETENTION_DAYS = env.int("PHONE_RECORDING_RETENTION_DAYS", default=0)

@@ -235,6 +235,9 @@ class PhoneCall(models.Model):
     )
     recording_ref = models.CharField(max_length=128, blank=True)
     recording_url = models.URLField(max_length=1000, blank=True)
+    # A copy under MEDIA_ROOT, kept PHONE_RECORDING_RETENTION_DAYS days (0: no copies).
+    recording_file = models.FileField(upload_to="phone-recordings/%Y/%m/", blank=True)
+    recording_fetched_at = models.DateTimeField(null=True, blank=True)
     # An inbound call from a client who was sleeping or lost: it may be the win.
     from_returning_client = models.BooleanField(_("from a sleeping or lost client"), default=False)
     # A missed inbound call whose call-back was raised on the client's open case.
@@ -268,6 +271,11 @@ class PhoneCall(models.Model):
                 fields=["-started_at"],
                 name="phone_call_unmatched",
                 condition=Q(client__isnull=True),
+            ),
+            models.Index(
+                fields=["recording_fetched_at"],
+                name="phone_call_recording_kept",
+                condition=~Q(recording_file=""),
             ),
         ]
 

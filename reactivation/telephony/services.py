@@ -14,7 +14,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -189,13 +191,27 @@ def event_process(*, event_id: int) -> PhoneCall | None:
             return None
         event = CallEvent.from_dict(row.data)
         call = _call_for(row.account, event)
+        had_recording = call.has_recording
         _apply(call, event)
         _match(call)
         call.save()
         _effects(call)
         row.processed_at = timezone.now()
         row.save(update_fields=["processed_at"])
+        if call.has_recording and not had_recording and settings.PHONE_RECORDING_RETENTION_DAYS:
+            _schedule_fetch(call.pk)
     return call
+
+
+def _schedule_fetch(phone_call_id: int) -> None:
+    from reactivation.telephony import tasks
+
+    # The phone system needs a moment to save the file (Zadarma advises 40 seconds).
+    transaction.on_commit(
+        lambda: tasks.phone_recording_fetch.apply_async(
+            (phone_call_id,), countdown=settings.PHONE_RECORDING_DELAY_SECONDS
+        )
+    )
 
 
 def _window() -> dt.timedelta:
@@ -449,3 +465,71 @@ def phone_call_link(*, call: Any) -> PhoneCall | None:
         return None
     phone_call.call = call
     return phone_call
+
+
+# --- Recording copies -------------------------------------------------------------------------
+RECORDING_MAX_BYTES = 200 * 1024 * 1024
+RECORDING_CHUNK = 64 * 1024
+
+
+class RecordingUnavailable(Exception):
+    """The phone system did not give the recording (yet): the task tries again later."""
+
+
+def recording_fetch(*, phone_call_id: int) -> PhoneCall | None:
+    """Copy a call's recording under MEDIA_ROOT, once (a second run finds the copy and stops).
+
+    The download happens outside any transaction; the row is written in one short update that
+    only a call still without a copy takes.
+    """
+    if not settings.PHONE_RECORDING_RETENTION_DAYS:
+        return None
+    call = PhoneCall.objects.select_related("account").filter(pk=phone_call_id).first()
+    if call is None or call.recording_file or not call.has_recording:
+        return call
+    try:
+        url = adapter_for(call.account.adapter_config()).recording(
+            recording_ref=call.recording_ref,
+            recording_url=call.recording_url,
+            call_id=call.provider_call_id,
+        )
+        if not url.startswith(("https://", "http://")):
+            raise RecordingUnavailable("no link")
+        with requests.get(url, stream=True, timeout=60) as response:
+            if response.status_code != 200:
+                raise RecordingUnavailable(f"HTTP {response.status_code}")
+            data = bytearray()
+            for chunk in response.iter_content(RECORDING_CHUNK):
+                data += chunk
+                if len(data) > RECORDING_MAX_BYTES:
+                    raise RecordingUnavailable("larger than the limit")
+            extension = "wav" if "wav" in response.headers.get("Content-Type", "") else "mp3"
+    except (OriginateError, requests.RequestException) as exc:
+        raise RecordingUnavailable(str(exc)) from exc
+    name = call.recording_file.field.generate_filename(call, f"call-{call.pk}.{extension}")
+    stored = call.recording_file.storage.save(name, ContentFile(bytes(data)))
+    taken = PhoneCall.objects.filter(pk=call.pk, recording_file="").update(
+        recording_file=stored, recording_fetched_at=timezone.now()
+    )
+    if taken != 1:
+        call.recording_file.storage.delete(stored)  # another run stored it first
+    call.refresh_from_db()
+    return call
+
+
+def recordings_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete the copies older than PHONE_RECORDING_RETENTION_DAYS (the link to the phone
+    system's own recording stays). Returns how many."""
+    days = settings.PHONE_RECORDING_RETENTION_DAYS
+    if not days:
+        return 0
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    expired = list(
+        PhoneCall.objects.exclude(recording_file="").filter(recording_fetched_at__lt=cutoff)
+    )
+    for call in expired:
+        call.recording_file.storage.delete(call.recording_file.name)
+    PhoneCall.objects.filter(pk__in=[c.pk for c in expired]).update(
+        recording_file="", recording_fetched_at=None
+    )
+    return len(expired)

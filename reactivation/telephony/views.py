@@ -9,6 +9,7 @@ import requests
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import (
+    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -115,6 +116,10 @@ def phone_recording(request: HttpRequest, phone_call_id: int) -> HttpResponse:
         raise PermissionDenied
     if not call.has_recording:
         raise Http404
+    if call.recording_file:
+        response = FileResponse(call.recording_file.open("rb"))
+        response["Cache-Control"] = "private, no-store"
+        return response
     adapter = adapter_for(call.account.adapter_config())
     try:
         url = adapter.recording(
