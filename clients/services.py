@@ -262,7 +262,9 @@ def import_job_run(
        failing it instead once it has had ``IMPORT_JOB_MAX_ATTEMPTS`` runs; a job that is gone,
        done, failed or queued for the other stage is left alone (returns None);
     3. run the import; whatever it raises fails the job with a reason;
-    4. record the outcome (only if this run still owns the job), then release the lock.
+    4. record the outcome, only if this run still owns the job: for an import that writes,
+       inside its write transaction (the rows and "done" commit together); then release the
+       lock.
 
     A task delivered twice therefore runs once, and a redelivered one restarts a dead run.
     """
@@ -273,7 +275,6 @@ def import_job_run(
         if job is None:
             return None
         options = dict(job.options)
-        path = job.file.path if job.file else options["path"]
 
         def record(done: int, total: int) -> None:
             ImportJob.objects.filter(pk=job_id).update(processed_rows=done, total_rows=total)
@@ -290,6 +291,7 @@ def import_job_run(
             recorded.append(True)
 
         try:
+            path = job.file.path if job.file else options["path"]
             result = import_file(
                 kind=job.kind,
                 path=path,

@@ -222,3 +222,12 @@ def test_a_run_the_watchdog_ended_meanwhile_writes_nothing(tmp_path):
     job.refresh_from_db()
     assert (job.state, job.options["file_error"]["code"]) == ("failed", errors.TIMED_OUT)
     assert not Transaction.objects.exists() and not Client.objects.exists()
+
+
+def test_a_job_whose_file_is_gone_fails_with_a_reason(tmp_path):
+    job = busy_job(tmp_path, state="queued", attempts=0)
+    (tmp_path / "sales.csv").unlink()
+    services.import_job_run(job_id=job.pk, dry_run=False)
+    job.refresh_from_db()
+    assert (job.state, job.options["file_error"]["code"]) == ("failed", errors.INTERNAL)
+    assert str(tmp_path) not in job.message
