@@ -14,8 +14,9 @@ from django.core.cache import cache
 from clients.models import Client, Transaction
 from reactivation import bgnbd, metrics
 from reactivation.models import Case, Policy
-from reactivation.selectors.customers import ALL_SEGMENTS
-from reactivation.selectors.dashboard_figures import period_figures
+from reactivation.selectors.customers import ALL_SEGMENTS, PurchaseLog
+from reactivation.selectors.dashboard_figures import period_figures, uplift_from_log
+from tests.factories import CaseFactory, ClientFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +158,50 @@ def test_revenue_left_on_the_table_stays_below_the_bases_yearly_revenue():
     c = figures.customers
     assert c.end == c.retained + c.returned + c.new
     assert figures.lifetime.years <= metrics.MAX_LIFETIME_YEARS
+
+
+def test_called_and_control_cases_are_counted_by_the_same_outcome():
+    """Two pairs of clients with the same purchases, one of each pair called and one held out:
+    the same answer for both, whatever the case's status says."""
+    Policy.objects.update_or_create(segment=None, defaults={"case_lifetime_days": 60})
+    opened, end = dt.date(2026, 3, 2), dt.date(2026, 6, 30)
+    statuses = {False: Case.Status.DECLINED, True: Case.Status.CONTROL}
+    for is_control in (False, True):
+        # Bought on the last day of the case's lifetime (opened + 60): a return.
+        on_time = ClientFactory()
+        TransactionFactory(client=on_time, date=opened + dt.timedelta(days=60))
+        # Bought a day later: none, although the case is closed "won back" by hand.
+        late = ClientFactory()
+        TransactionFactory(client=late, date=opened + dt.timedelta(days=61))
+        CaseFactory(
+            client=on_time,
+            opened_on=opened,
+            is_control=is_control,
+            status=statuses[is_control],
+            closed_on=opened + dt.timedelta(days=3),
+        )
+        CaseFactory(
+            client=late,
+            opened_on=opened,
+            is_control=is_control,
+            status=Case.Status.WON_BACK,
+            closed_on=opened + dt.timedelta(days=61),
+        )
+
+    log = PurchaseLog.load(until=end)
+    result, _comparable = uplift_from_log(
+        log, start=dt.date(2026, 3, 1), end=end, segment_id=ALL_SEGMENTS
+    )
+    assert (result.treated, result.treated_returned) == (2, 1)
+    assert (result.control, result.control_returned) == (2, 1)
+    assert result.uplift == 0.0
+
+    # Cut at the period's end for both alike: a period ending before the purchases sees none.
+    early_end = opened + dt.timedelta(days=59)
+    early, _ = uplift_from_log(
+        PurchaseLog.load(until=early_end),
+        start=dt.date(2026, 3, 1),
+        end=early_end,
+        segment_id=ALL_SEGMENTS,
+    )
+    assert (early.treated_returned, early.control_returned) == (0, 0)
