@@ -15,6 +15,7 @@ REFUSALS = {
     "no_consent": _("The client has not consented to advertising by this channel."),
     "withdrawn": _("The client withdrew consent to advertising by this channel."),
     "service_withdrawn": _("The client withdrew consent to service messages by this channel."),
+    "no_call": _("A service message goes only after a call in which the client asked for it."),
     "quiet_hours": _("Quiet hours: no messages by this channel now."),
     "cap": _("The client already got the most messages by this channel allowed for now."),
     "no_offer": _("The case has no valid offer to send."),

@@ -16,6 +16,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from calls.models import Call
 from calls.scripts import PLACEHOLDERS, render_text
 from clients.models import Client
 from clients.search import normalize_phone
@@ -124,6 +125,7 @@ def suppression_for(*, client: Client, channel: str) -> Suppression | None:
 # --- The rules of sending ------------------------------------------------------------------------
 # A phone that buzzes at night: SMS and Telegram keep quiet hours; an e-mail waits in the inbox.
 QUIET_CHANNELS = (Channel.SMS, Channel.TELEGRAM)
+SERVICE_CALL_WINDOW = dt.timedelta(days=1)
 
 
 def send_refusal(
@@ -134,7 +136,8 @@ def send_refusal(
     In order: the case (open, not control), the client (not do-not-contact, has an address),
     the suppression list (a grant recorded after the address was suppressed lifts it for this
     client only, never for the duplicates), the consent (advertising needs a standing grant; a
-    service message is refused only after a withdrawal), quiet hours, and the frequency cap.
+    service message, no withdrawal and a reached call on the case within a day), quiet hours,
+    and the frequency cap.
     """
     client = case.client
     if channel not in MESSAGE_CHANNELS:
@@ -158,8 +161,15 @@ def send_refusal(
             return MessageRefused("no_consent")
         if not latest.granted:
             return MessageRefused("withdrawn")
-    elif latest is not None and not latest.granted:
-        return MessageRefused("service_withdrawn")
+    else:
+        if latest is not None and not latest.granted:
+            return MessageRefused("service_withdrawn")
+        # A service message is the code the client asked for on a call: it needs that call
+        # (reached, on this case, within a day), or it would be advertising by another name.
+        if not Call.objects.filter(
+            case=case, outcome=Call.Outcome.REACHED, called_at__gte=now - SERVICE_CALL_WINDOW
+        ).exists():
+            return MessageRefused("no_call")
     if channel in QUIET_CHANNELS and in_quiet_hours(
         timezone.localtime(now).time(), parse_quiet_hours(settings.MESSAGES_QUIET_HOURS)
     ):
@@ -283,7 +293,8 @@ class Rendered:
 
 
 def _company() -> str:
-    return BusinessSettings.load().company_name or settings.COMPANY_NAME or ""
+    """The business's name as the case page's scripts name it (in the active language)."""
+    return BusinessSettings.load().company_name or settings.COMPANY_NAME or gettext("our company")
 
 
 def message_render(

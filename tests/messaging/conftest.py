@@ -54,3 +54,16 @@ def grant(client, channel=Channel.SMS, purpose=Purpose.ADVERTISING, at=None, **k
         at=at or NOON - dt.timedelta(days=1),
         **kwargs,
     )
+
+
+def reached_call(case, at=None):
+    """A reached call on the case: what a service message (the code asked for) follows."""
+    from calls.models import Call
+
+    return Call.objects.create(
+        case=case,
+        client=case.client,
+        manager=case.assigned_to,
+        called_at=at or NOON,
+        outcome="reached",
+    )

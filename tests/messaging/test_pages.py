@@ -10,7 +10,7 @@ from django.urls import reverse
 from reactivation.messaging.models import Channel, Message, MessageTemplate, Purpose
 from reactivation.messaging.selectors import message_template
 from tests.factories import CaseFactory, ClientFactory, OfferTemplateFactory
-from tests.messaging.conftest import NOON, grant
+from tests.messaging.conftest import NOON, grant, reached_call
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +95,7 @@ def test_an_outsider_gets_no_panel(login, charlie, case):
 
 
 def test_a_service_message_is_marked_as_such(login, alice, case, offer):
+    reached_call(case)
     login(alice).post(
         reverse("messaging_send", args=[case.pk]),
         {"channel": "sms", "language": "ru", "purpose": "service"},

@@ -20,7 +20,7 @@ from reactivation.messaging.providers.console import ConsoleProvider
 from reactivation.messaging.tasks import message_deliver_task
 from reactivation.models import Offer
 from tests.factories import CaseFactory, ClientFactory, OfferTemplateFactory
-from tests.messaging.conftest import NOON, grant
+from tests.messaging.conftest import NOON, grant, reached_call
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +116,20 @@ def test_quiet_hours_leave_email_alone(case, offer):
     assert send(case, channel=Channel.EMAIL, now=NOON.replace(hour=23)).channel == "email"
 
 
+def test_a_service_message_needs_a_reached_call_on_the_case(case, offer):
+    refused(case, "no_call", purpose=Purpose.SERVICE)  # no advertising consent needed, but a call
+    from calls.models import Call
+
+    Call.objects.create(
+        case=case, client=case.client, manager=case.assigned_to, called_at=NOON, outcome="no_answer"
+    )
+    refused(case, "no_call", purpose=Purpose.SERVICE)
+    reached_call(case, at=NOON - dt.timedelta(days=2))
+    refused(case, "no_call", purpose=Purpose.SERVICE)
+    reached_call(case, at=NOON - dt.timedelta(hours=1))
+    assert send(case, purpose=Purpose.SERVICE).purpose == "service"
+
+
 def test_the_frequency_cap_counts_per_client_per_channel(case, offer, settings):
     settings.MESSAGES_CAP = 2
     grant(case.client)
@@ -128,7 +142,8 @@ def test_the_frequency_cap_counts_per_client_per_channel(case, offer, settings):
     assert error.value.code == "cap"
     assert Message.objects.filter(channel="sms").count() == 3
     assert send(case, channel=Channel.EMAIL).channel == "email"  # another channel's own cap
-    # A service message (the code the client asked for) is not capped.
+    # A service message (the code the client asked for on a call) is not capped.
+    reached_call(case, at=NOON - dt.timedelta(minutes=5))
     assert send(case, purpose=Purpose.SERVICE).purpose == "service"
 
 
@@ -176,6 +191,7 @@ def test_the_message_text_carries_the_offer(case, offer):
     assert offer.code in message.text
     assert "24.11.2026" in message.text  # 14 days after the issue
     assert "/u/" in message.text  # the unsubscribe link
+    reached_call(case)
     english = send(case, language="en", channel=Channel.SMS, purpose=Purpose.SERVICE)
     assert "with code" in english.text and english.language == "en"
 
