@@ -126,18 +126,25 @@ class PhoneEvent(models.Model):
     event hits the unique constraint and is dropped, so a retry never counts twice.
     """
 
-    account = models.ForeignKey(PhoneAccount, on_delete=models.CASCADE, related_name="events")
-    key = models.CharField(max_length=255)
-    kind = models.CharField(max_length=16)
-    call_id = models.CharField(max_length=128)
-    payload = models.JSONField(default=dict)  # the request's own fields
-    data = models.JSONField(default=dict)  # the parsed ``CallEvent``
-    received_at = models.DateTimeField(auto_now_add=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    account = models.ForeignKey(
+        PhoneAccount,
+        verbose_name=_("phone system"),
+        on_delete=models.CASCADE,
+        related_name="events",
+    )
+    key = models.CharField(_("event key"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=16)
+    call_id = models.CharField(_("phone system's call id"), max_length=128)
+    payload = models.JSONField(_("as received"), default=dict)  # the request's own fields
+    data = models.JSONField(_("as read"), default=dict)  # the parsed ``CallEvent``
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        verbose_name = _("phone system event")
+        verbose_name_plural = _("phone system events")
         constraints = [
             models.UniqueConstraint(fields=["account", "key"], name="phone_event_unique_key")
         ]

@@ -152,10 +152,33 @@ def events_receive(*, account: PhoneAccount, request: WebhookRequest) -> list[in
             if created:
                 stored.append(row.pk)
         for event_id in stored:
-            transaction.on_commit(
-                lambda event_id=event_id: tasks.phone_event_process.delay(event_id)
-            )
+            transaction.on_commit(lambda event_id=event_id: _enqueue(tasks, event_id))
     return stored
+
+
+def _enqueue(tasks: Any, event_id: int) -> None:
+    """Queue one stored event. The phone system has its answer coming whatever happens here: an
+    event that cannot be queued (or, in-process, processed) stays stored unprocessed, with its
+    error, for ``manage.py phone_events_process``."""
+    try:
+        tasks.phone_event_process.delay(event_id)
+    except Exception as exc:  # noqa: BLE001 (the event is kept; the log and the row say why)
+        log.exception("phone event %s was not processed", event_id)
+        event_fail(event_id=event_id, message=repr(exc))
+
+
+def event_fail(*, event_id: int, message: str) -> None:
+    PhoneEvent.objects.filter(pk=event_id).update(error=message[:2000])
+
+
+def events_pending(*, older_than: dt.timedelta = dt.timedelta(minutes=1)) -> list[int]:
+    """Stored events not processed yet (a worker that was down, a failure), oldest first."""
+    cutoff = timezone.now() - older_than
+    return list(
+        PhoneEvent.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
+        .order_by("received_at", "id")
+        .values_list("id", flat=True)
+    )
 
 
 def _json_or_text(body: bytes) -> Any:
@@ -196,8 +219,8 @@ def event_process(*, event_id: int) -> PhoneCall | None:
         _match(call)
         call.save()
         _effects(call)
-        row.processed_at = timezone.now()
-        row.save(update_fields=["processed_at"])
+        row.processed_at, row.error = timezone.now(), ""
+        row.save(update_fields=["processed_at", "error"])
         if call.has_recording and not had_recording and settings.PHONE_RECORDING_RETENTION_DAYS:
             _schedule_fetch(call.pk)
     return call

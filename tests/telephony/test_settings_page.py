@@ -159,3 +159,14 @@ def test_the_phone_pages_speak_russian(settings, login, admin_user, zadarma):
         assert english not in page
     inbox = client.get("/phone/unmatched/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Звонки с неизвестных номеров" in inbox and "Calls from unknown numbers" not in inbox
+
+
+def test_data_administration_lists_the_phone_rows_without_credentials(client, zadarma, admin_user):
+    from django.contrib.auth import get_user_model
+
+    superuser = get_user_model().objects.create_superuser("root", "root@example.com", "x" * 12)
+    client.force_login(superuser, backend="django.contrib.auth.backends.ModelBackend")
+    for model in ("phoneaccount", "phonecall", "phoneevent", "phoneextension"):
+        assert client.get(f"/admin/telephony/{model}/").status_code == 200
+    page = client.get(f"/admin/telephony/phoneaccount/{zadarma.pk}/change/").content.decode()
+    assert zadarma.api_secret_sealed not in page and "zd-secret-456" not in page

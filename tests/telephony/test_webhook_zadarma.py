@@ -230,3 +230,24 @@ def test_environment_without_a_token_accepts_nothing(send, settings, db):
         "/hooks/phone/zadarma/x/", form=form, signature=zadarma_signature(form, "env-secret")
     )
     assert response.status_code == 403
+
+
+def test_a_failure_while_processing_keeps_the_event_for_later(send, zadarma, monkeypatch):
+    from django.core.management import call_command
+
+    from reactivation.telephony import services
+
+    def broken(call, event):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(services, "_apply", broken)
+    form = end()
+    assert send(hook_url(zadarma), form=form, signature=zadarma_signature(form)).status_code == 200
+    event = PhoneEvent.objects.get()
+    assert event.processed_at is None and "a bug" in event.error
+    assert PhoneCall.objects.count() == 0
+    monkeypatch.undo()
+    call_command("phone_events_process", "--older-than", "0")
+    event.refresh_from_db()
+    assert event.processed_at is not None and event.error == ""
+    assert PhoneCall.objects.get().result == "answered"
