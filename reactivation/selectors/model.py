@@ -63,6 +63,9 @@ def estimates(
     purchases out (None)."""
     rows = list(clients)
     segments = {c.segment_id: c.segment for c in rows if c.segment_id}
+    # The clients without a segment share the default policy's fit: read once for them all
+    # (with or without purchases, so a page's queries do not depend on the client's history).
+    unsegmented = _unsegmented() if any(c.segment_id is None for c in rows) else None
     by_segment: dict[int | None, list] = {}
     result: dict[int, Estimate] = {}
     for client in rows:
@@ -71,7 +74,7 @@ def estimates(
             continue
         by_segment.setdefault(client.segment_id, []).append(client)
     for segment_id, group in by_segment.items():
-        params = _params(segments.get(segment_id) if segment_id else _unsegmented())
+        params = _params(segments.get(segment_id) if segment_id else unsegmented)
         if params is None:
             for client in group:
                 result[client.pk] = Estimate(None, None, str(NO_MODEL_NOTE))
