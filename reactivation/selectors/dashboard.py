@@ -28,7 +28,11 @@ from reactivation.selectors.dashboard_common import (
     latest_snapshot_on,
     require_owner,
 )
-from reactivation.selectors.dashboard_figures import PeriodFigures, period_figures
+from reactivation.selectors.dashboard_figures import (
+    PeriodFigures,
+    period_figures,
+    with_return_share,
+)
 from reactivation.selectors.dashboard_history import (
     ltv_panel,
     retention_panel,
@@ -65,15 +69,30 @@ PANELS = (
 
 
 def figures_for(filters: DashboardFilters) -> PeriodFigures:
-    """The period's figures for the page's filters (the same ``manage.py metrics`` prints)."""
-    return period_figures(
-        start=filters.start,
-        end=filters.end,
-        segment_id=filters.segment_id if filters.segment_id else ALL_SEGMENTS,
-        manager_id=filters.manager_id,
-        return_share=filters.return_share,
-        by_month=True,
+    """The period's figures for the page's filters (the same ``manage.py metrics`` prints).
+
+    Kept apart from the page's cache without the return share, which changes only the rule of
+    thumb: "Recalculate" with another share does not read the purchases again."""
+    key = (
+        "dashboard:figures:"
+        + hashlib.sha1(
+            f"{filters.start}:{filters.end}:{filters.segment_id}:{filters.manager_id}:"
+            f"{cache.get(DASHBOARD_VERSION_KEY, 0)}:{latest_snapshot_on()}:"
+            f"{BusinessSettings.load().updated_at}".encode(),
+            usedforsecurity=False,
+        ).hexdigest()
     )
+    figures = cache.get(key)
+    if figures is None:
+        figures = period_figures(
+            start=filters.start,
+            end=filters.end,
+            segment_id=filters.segment_id if filters.segment_id else ALL_SEGMENTS,
+            manager_id=filters.manager_id,
+            by_month=True,
+        )
+        cache.set(key, figures, CACHE_SECONDS)
+    return with_return_share(figures, filters.return_share)
 
 
 def _all_panels(filters: DashboardFilters, settings: BusinessSettings) -> dict[str, Panel]:

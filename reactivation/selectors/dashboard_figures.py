@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import numpy as np
@@ -224,6 +224,19 @@ def _cached_forecast(log: PurchaseLog, *, segment_id: SegmentChoice, horizon_day
         found = forecast_from_log(log, as_of=log.until, horizon_days=horizon_days)
         cache.set(key, found, FORECAST_CACHE_SECONDS)
     return found
+
+
+def with_return_share(figures: PeriodFigures, share: float) -> PeriodFigures:
+    """The same figures with the rule of thumb worked out at another return share (the only
+    figure the share changes)."""
+    left = figures.revenue_left
+    rule = metrics.revenue_left_rule_of_thumb(
+        clients_ever=left.clients_ever,
+        return_share=share,
+        purchases_per_year=left.purchases_per_year,
+        average_check=left.average_check,
+    )
+    return replace(figures, revenue_left=replace(left, rule_of_thumb=rule, return_share=share))
 
 
 def _week(day: dt.date) -> tuple[int, int]:

@@ -198,6 +198,28 @@ def test_return_share_is_adjustable_on_the_page(business, owner, login):
     assert 'value="30"' in response.content.decode()
 
 
+def test_another_return_share_does_not_read_the_purchases_again(
+    business, owner, login, monkeypatch
+):
+    from reactivation.selectors.customers import PurchaseLog
+
+    reads = []
+    original = PurchaseLog.load.__func__
+
+    def counted(cls, **kwargs):
+        reads.append(kwargs)
+        return original(cls, **kwargs)
+
+    monkeypatch.setattr(PurchaseLog, "load", classmethod(counted))
+    client = login(owner)
+    first = client.get(URL, {**PERIOD, "return_share": "20"}).context["panels"]["ltv"].data
+    second = client.get(URL, {**PERIOD, "return_share": "50"}).context["panels"]["ltv"].data
+
+    assert len(reads) == 1
+    assert second["left"] == pytest.approx(first["left"] * 2.5)
+    assert second["measured"] == first["measured"]
+
+
 def test_the_return_share_field_holds_a_plain_number_in_russian(business, owner, login):
     client = login(owner)
     client.cookies["django_language"] = "ru"
