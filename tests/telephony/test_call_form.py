@@ -75,3 +75,15 @@ def test_a_call_typed_long_after_is_not_linked(missed, alice, django_capture_on_
         )
     missed.refresh_from_db()
     assert missed.call is None
+
+
+def test_the_phone_panel_is_read_once_per_page(missed, login, alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(alice)
+    client.get(f"/cases/{missed.case_id}/")
+    with CaptureQueriesContext(connection) as queries:
+        client.get(f"/cases/{missed.case_id}/")
+    phone_reads = [q["sql"] for q in queries.captured_queries if "telephony_phonecall" in q["sql"]]
+    assert len(phone_reads) == 1

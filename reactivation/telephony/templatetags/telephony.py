@@ -11,9 +11,13 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def phone_panel(context: Any, case: Any) -> dict[str, Any]:
-    """The case page's phone panel (the call button, the calls, their recordings), computed once
-    per render and kept in the context for the includes that follow."""
-    cache = context.render_context.setdefault("phone_panel", {})
-    if case.pk not in cache:
-        cache[case.pk] = case_phone_panel(case=case, user=context["request"].user)
-    return cache[case.pk]
+    """The case page's phone panel (the call button, the calls, their recordings), read once per
+    request: the button and the calls are two includes, and each include renders in a render
+    context of its own, so the request keeps it."""
+    request = context["request"]
+    panels = getattr(request, "_phone_panels", None)
+    if panels is None:
+        panels = request._phone_panels = {}
+    if case.pk not in panels:
+        panels[case.pk] = case_phone_panel(case=case, user=request.user)
+    return panels[case.pk]
