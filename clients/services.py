@@ -23,6 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -307,6 +308,9 @@ def import_job_run(
                 job_record_result(job=job, result=result)
         except JobLost:
             log.warning("import job %s: ended by the watchdog while it ran; rolled back", job_id)
+        except SoftTimeLimitExceeded:  # the worker's time limit, minutes before it kills the run
+            minutes = max(1, settings.CELERY_TASK_SOFT_TIME_LIMIT // 60)
+            _job_fail(job, errors.TIMED_OUT, minutes=minutes)
         except Exception as exc:  # anything at all: the job must end, and say why
             log.exception("import job %s failed", job_id)
             _job_fail(job, errors.INTERNAL, detail=errors.detail(exc))

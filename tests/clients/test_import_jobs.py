@@ -231,3 +231,18 @@ def test_a_job_whose_file_is_gone_fails_with_a_reason(tmp_path):
     job.refresh_from_db()
     assert (job.state, job.options["file_error"]["code"]) == ("failed", errors.INTERNAL)
     assert str(tmp_path) not in job.message
+
+
+def test_the_workers_time_limit_fails_the_job_as_timed_out(monkeypatch, settings, tmp_path):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def slow(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "import_file", slow)
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 3600
+    job = busy_job(tmp_path, state="queued", attempts=0)
+    services.import_job_run(job_id=job.pk, dry_run=False)
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert job.options["file_error"] == {"code": errors.TIMED_OUT, "params": {"minutes": 60}}
