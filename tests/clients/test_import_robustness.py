@@ -372,3 +372,28 @@ def test_a_sheet_without_a_dimension_is_read_in_flat_memory(tmp_path):
             tracemalloc.stop()
 
     assert peak(4500) < 1.4 * peak(1500)
+
+
+def test_a_mixed_encoding_file_fails_on_the_page_naming_the_real_line(
+    login, admin_user, django_capture_on_commit_callbacks
+):
+    lines = [b"client;date;amount"] + [f"C{i};2026-02-01;10".encode() for i in range(20_001)]
+    lines[20_001] = "Клиент;2026-02-01;10".encode("cp1251")
+    client = login(admin_user)
+    job, page = upload_and_check(
+        client, django_capture_on_commit_callbacks, b"\n".join(lines) + b"\n", "mixed.csv"
+    )
+    text = assert_failed_on_the_page(job, page, errors.BAD_ENCODING)
+    assert "(near line 20002)" in text
+
+
+def test_a_stale_dimension_workbook_previews_every_row_on_the_page(
+    login, admin_user, django_capture_on_commit_callbacks
+):
+    client = login(admin_user)
+    job, page = upload_and_check(
+        client, django_capture_on_commit_callbacks, xlsx(ROWS, dimension="A1:C2"), "stale.xlsx"
+    )
+    job.refresh_from_db()
+    assert (job.state, job.counts["rows"], job.counts["created"]) == ("done", 5, 5)
+    assert b'id="import-run"' in page.content
