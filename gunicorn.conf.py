@@ -1,9 +1,9 @@
 """gunicorn's configuration, the same for the image (Dockerfile), docker-compose.yml and CI's
 production smoke (.ci/prod_smoke): ``gunicorn -c gunicorn.conf.py reactivation.wsgi:application``.
 
-The request line and headers are capped here (a request past them is refused with 400 before
-Django sees it); the body is capped by the proxy in front (``client_max_body_size``) and by
-Django before it reads it (``UPLOAD_MAX_BYTES``, ``DATA_UPLOAD_MAX_MEMORY_SIZE``); see
+The request line and headers are capped here (a request past them is refused with 414 or 400
+before Django sees it); the body is capped by the proxy in front (``client_max_body_size``) and
+by Django before it reads it (``UPLOAD_MAX_BYTES``, ``DATA_UPLOAD_MAX_MEMORY_SIZE``); see
 docs/operations.md.
 """
 

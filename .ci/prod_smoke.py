@@ -12,7 +12,8 @@ CSRF token) and knows nothing of the code except the URL conf, which it reads fr
 - fetches every static file the pages name, and the fonts and images their stylesheets name,
   and checks that they are the manifest's hashed names, cached for good;
 - checks that every signed-in page carries ``Cache-Control: no-store``;
-- asks ids and page numbers past a 64-bit integer: 404.
+- asks ids and page numbers past a 64-bit integer: 404;
+- sends a request line past gunicorn's cap (414) and declares a 4 GB upload (413 at once).
 
 Then, with ``--import``, it uploads a small file on the import page and waits for the Celery
 worker to check it. Any 5xx, any page that cannot be reached, any static file missing fails the
@@ -390,6 +391,38 @@ def check_api(args, routes: list[Route], report: Report) -> None:
     print(f"  API: {asked} URLs asked with a key", flush=True)
 
 
+def check_limits(args, report: Report) -> None:
+    """The request caps as deployed: gunicorn refuses a request line past 8 KB (414), and the
+    app refuses an upload declared past its limit (413) without waiting for the body."""
+    import http.client
+
+    parts = urllib.parse.urlsplit(args.base)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=args.timeout)
+    connection.request("GET", "/clients/?q=" + "x" * 9000)
+    status = connection.getresponse().status
+    connection.close()
+    if status not in (400, 414):
+        report.fail(f"a 9 KB request line -> {status}, not 414 from gunicorn")
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=args.timeout)
+    connection.putrequest("POST", "/import/")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=smoke")
+    connection.putheader("Content-Length", str(4 * 1024**3))  # 4 GB declared, a few bytes sent
+    connection.endheaders(b"--smoke\r\n")
+    started = time.monotonic()
+    response = connection.getresponse()
+    elapsed = time.monotonic() - started
+    connection.close()
+    if response.status != 413:
+        report.fail(f"an upload declared at 4 GB -> {response.status}, not 413")
+    elif elapsed > 10:
+        report.fail(f"an upload declared at 4 GB was refused only after {elapsed:.0f} s")
+    else:
+        print(
+            f"  limits: a 9 KB request line {status}, a 4 GB upload 413 in {elapsed:.2f} s",
+            flush=True,
+        )
+
+
 def check_worker(session: Session, args, report: Report) -> None:
     """An upload on the import page, checked by the Celery worker: the page's state ends done."""
     page = session.get("/import/")
@@ -465,6 +498,7 @@ def main() -> int:
         ask_unreached(session, role, routes, report)
         out_of_range(session, role, routes, report)
     check_statics(anonymous, report)
+    check_limits(args, report)
     if args.api_key:
         check_api(args, routes, report)
 
