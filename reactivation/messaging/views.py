@@ -24,7 +24,12 @@ from reactivation.messaging import selectors, services
 from reactivation.messaging.errors import MessageRefused
 from reactivation.messaging.forms import MessageTemplateForm, OfferSendForm
 from reactivation.messaging.models import Channel, MessageTemplate
-from reactivation.messaging.providers import PROVIDERS, SMS_PROVIDERS, get_provider
+from reactivation.messaging.providers import (
+    PROVIDERS,
+    SMS_PROVIDERS,
+    get_provider,
+    providers_in_use,
+)
 from reactivation.messaging.providers.base import InboundReply, StatusReport
 from reactivation.roles import admin_required, is_admin, member_required
 from reactivation.selectors.case_page import case_get
@@ -176,7 +181,8 @@ def settings_message_templates(request: HttpRequest) -> HttpResponse:
         "offer_template__name", "channel", "language"
     )
     page = paginate(rows, request.GET.get("page"), 50)
-    return render(request, "messaging/settings_templates.html", {"page": page})
+    context = {"page": page, "providers": providers_in_use()}
+    return render(request, "messaging/settings_templates.html", context)
 
 
 @admin_required

@@ -159,3 +159,21 @@ def test_the_panel_reads_few_queries(login, alice, django_assert_max_num_queries
     web = login(alice)
     with django_assert_max_num_queries(25):
         web.get(reverse("messaging_panel", args=[case.pk]), HTTP_HX_REQUEST="true")
+
+
+def test_the_case_workspace_partial_carries_the_panel(login, alice, case, offer):
+    html = (
+        login(alice)
+        .get(reverse("case_detail", args=[case.pk]), HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+    assert 'id="offer-send"' in html and "<html" not in html
+
+
+def test_the_templates_page_shows_the_providers_and_their_callback_addresses(
+    login, admin_user, settings
+):
+    settings.SMS_PROVIDER = "smsc"
+    html = login(admin_user).get(reverse("settings_message_templates")).content.decode()
+    assert 'data-provider="smsc"' in html
+    assert "https://crm.example.com/messaging/callbacks/smsc/" in html
