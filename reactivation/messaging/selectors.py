@@ -59,6 +59,15 @@ def consent_state(*, client: Client, channel: str, purpose: str) -> Consent | No
     )
 
 
+def consent_history(*, client: Client) -> list[Consent]:
+    """Every record of the client's consent, newest first: the evidence as it was recorded."""
+    return list(
+        Consent.objects.filter(client=client)
+        .select_related("recorded_by")
+        .order_by("-recorded_at", "-id")
+    )
+
+
 @dataclass(frozen=True)
 class ConsentRow:
     channel: str

@@ -10,11 +10,13 @@ from django.core.exceptions import ValidationError
 
 from calls.models import Call
 from reactivation.messaging.models import Channel, Consent, ConsentSource, Purpose, Suppression
-from reactivation.messaging.selectors import consent_state
+from reactivation.messaging.selectors import consent_history, consent_state
 from reactivation.messaging.services import (
+    ConsentInput,
     consent_allows,
     consent_record,
     consent_withdraw_everywhere,
+    consents_import,
     suppression_add,
 )
 from tests.factories import CaseFactory, ClientFactory
@@ -148,3 +150,25 @@ def test_withdrawing_everywhere_covers_duplicates_and_suppresses(case):
         state = consent_state(client=client, channel=Channel.SMS, purpose=Purpose.ADVERTISING)
         assert state.granted is False and state.source == "unsubscribe"
     assert Suppression.objects.filter(kind="phone", value="+79161234567").exists()
+
+
+def test_an_import_records_consents_set_wise_and_a_reimport_adds_nothing(
+    case, django_assert_max_num_queries
+):
+    others = [ClientFactory() for _ in range(20)]
+    entries = [ConsentInput(c.pk, "sms", "advertising", True) for c in [case.client, *others]]
+    entries.append(ConsentInput(case.client.pk, "email", "advertising", False))
+    with django_assert_max_num_queries(4):
+        assert consents_import(entries=entries, text_version="2026-09") == 22
+    assert consents_import(entries=entries, text_version="2026-09") == 0
+    assert consent_allows(client=others[0], channel="sms", purpose="advertising")
+    record = consent_state(client=case.client, channel="sms", purpose="advertising")
+    assert (record.source, record.text_version) == ("import", "2026-09")
+    # A change in the next file is a new record; the first is kept as evidence.
+    assert consents_import(entries=[ConsentInput(case.client.pk, "sms", "advertising", False)]) == 1
+    assert [r.granted for r in consent_history(client=case.client) if r.channel == "sms"] == [
+        False,
+        True,
+    ]
+    with pytest.raises(ValidationError):
+        consents_import(entries=[ConsentInput(case.client.pk, "fax", "advertising", True)])
