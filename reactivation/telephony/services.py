@@ -298,8 +298,9 @@ def _apply(call: PhoneCall, event: CallEvent) -> None:
         call.result = PhoneCall.Result.IN_PROGRESS
     if event.kind == events.ANSWER and call.answered_at is None:
         call.answered_at = event.at
-        if event.extension:
-            call.extension = event.extension  # who picked up, of those it rang
+        if event.extension and event.extension != call.extension:
+            # Who picked up, of those it rang: the call is theirs.
+            call.extension, call.manager_id = event.extension, None
     if event.kind == events.END:
         call.ended_at = event.at
         call.result = event.result or (

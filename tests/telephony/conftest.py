@@ -51,6 +51,7 @@ def hook_url(account: PhoneAccount, subpath: str = "") -> str:
 # --- Signing as each phone system signs ------------------------------------------------------
 ZADARMA_FIELDS = {
     "NOTIFY_START": ("caller_id", "called_did", "call_start"),
+    "NOTIFY_INTERNAL": ("caller_id", "called_did", "call_start"),
     "NOTIFY_END": ("caller_id", "called_did", "call_start"),
     "NOTIFY_ANSWER": ("caller_id", "destination", "call_start"),
     "NOTIFY_OUT_START": ("internal", "destination", "call_start"),

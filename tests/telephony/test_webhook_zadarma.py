@@ -251,3 +251,25 @@ def test_a_failure_while_processing_keeps_the_event_for_later(send, zadarma, mon
     event.refresh_from_db()
     assert event.processed_at is not None and event.error == ""
     assert PhoneCall.objects.get().result == "answered"
+
+
+def test_the_call_is_the_managers_who_picked_up(send, zadarma, alice, bob):
+    from reactivation.telephony.services import extension_set
+
+    extension_set(user=alice, extension="101")
+    extension_set(user=bob, extension="102")
+    rang = {**start(), "event": "NOTIFY_INTERNAL", "internal": "101"}
+    answered = {
+        "event": "NOTIFY_ANSWER",
+        "call_start": "2026-12-04 10:00:00",
+        "pbx_call_id": "in-1",
+        "caller_id": "79161234567",
+        "destination": "102",
+        "internal": "102",
+    }
+    for form in (rang, answered):
+        assert (
+            send(hook_url(zadarma), form=form, signature=zadarma_signature(form)).status_code == 200
+        )
+    call = PhoneCall.objects.get()
+    assert (call.extension, call.manager) == ("102", bob)
