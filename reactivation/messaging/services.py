@@ -107,6 +107,9 @@ class ConsentInput:
     granted: bool
 
 
+IMPORT_CHUNK = 5000
+
+
 def consents_import(
     *,
     entries: Iterable[ConsentInput],
@@ -126,15 +129,17 @@ def consents_import(
             raise ValidationError({"purpose": ERR_PURPOSE})
     if source not in ConsentSource.values:
         raise ValidationError({"source": ERR_SOURCE})
-    client_ids = {entry.client_id for entry in entries}
+    client_ids = sorted({entry.client_id for entry in entries})
     standing: dict[tuple[int, str, str], bool] = {}
-    # Oldest first, so the latest record of each key is the one left in the dict.
-    for client_id, channel, purpose, granted in (
-        Consent.objects.filter(client_id__in=client_ids)
-        .order_by("recorded_at", "id")
-        .values_list("client_id", "channel", "purpose", "granted")
-    ):
-        standing[(client_id, channel, purpose)] = granted
+    # In chunks of ids (a bound list per query stays small on SQLite too); oldest first, so
+    # the latest record of each key is the one left in the dict.
+    for start in range(0, len(client_ids), IMPORT_CHUNK):
+        for client_id, channel, purpose, granted in (
+            Consent.objects.filter(client_id__in=client_ids[start : start + IMPORT_CHUNK])
+            .order_by("recorded_at", "id")
+            .values_list("client_id", "channel", "purpose", "granted")
+        ):
+            standing[(client_id, channel, purpose)] = granted
     moment = at or timezone.now()
     user = recorded_by if getattr(recorded_by, "is_authenticated", False) else None
     rows = []
