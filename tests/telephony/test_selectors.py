@@ -49,3 +49,47 @@ def test_a_cases_calls_with_their_phone_fields(zadarma, alice):
     }
     assert {key: rows[0][key] for key in expected} == expected
     assert rows[1]["recording"] is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "phone", "counted"),
+    [
+        ("no_answer", "answered", "reached"),
+        ("busy", "answered", "reached"),
+        ("reached", "answered", "reached"),
+        ("reached", "no_answer", "no_answer"),
+        ("call_back", "failed", "no_answer"),
+        ("reached", "busy", "busy"),
+        ("wrong_number", "answered", "wrong_number"),
+        ("no_answer", "no_answer", "no_answer"),
+        ("reached", None, "reached"),
+    ],
+)
+def test_the_phone_systems_outcome_counts_where_the_typed_one_contradicts_it(
+    zadarma, alice, typed, phone, counted
+):
+    from calls.models import Call
+    from reactivation.models import Case
+    from reactivation.telephony.selectors import call_outcome_expression
+
+    case = CaseFactory(assigned_to=alice)
+    call = Call.objects.create(
+        case=case,
+        client=case.client,
+        manager=alice,
+        called_at=dt.datetime(2026, 12, 4, tzinfo=dt.UTC),
+        outcome=typed,
+        next_call_on=dt.date(2026, 12, 5) if typed == "call_back" else None,
+    )
+    if phone:
+        PhoneCall.objects.create(
+            account=zadarma,
+            provider_call_id="x",
+            direction="outbound",
+            case=case,
+            result=phone,
+            call=call,
+        )
+    assert Call.objects.annotate(counted=call_outcome_expression()).get().counted == counted
+    through_case = Case.objects.annotate(counted=call_outcome_expression("calls__")).get()
+    assert through_case.counted == counted
