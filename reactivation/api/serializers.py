@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from calls.models import Call, Reason, ScriptVersion
+from calls.services import PROMISED
 from clients.models import AbcClass, Status
 from reactivation.models import Case, Offer, OfferTemplate
 
@@ -222,8 +223,11 @@ class CallInputSerializer(serializers.Serializer):
     answers = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=1000), required=False
     )
+    next_call_time = serializers.TimeField(required=False, allow_null=True)
+    # As on the call form: keep the case open, close it as declined, or record a promise to
+    # buy. Only a purchase wins a case back.
     close_as = serializers.ChoiceField(
-        choices=["", Case.Status.DECLINED, Case.Status.WON_BACK], required=False, allow_blank=True
+        choices=["", Case.Status.DECLINED, PROMISED], required=False, allow_blank=True
     )
     script_version = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**63 - 1

@@ -306,6 +306,7 @@ class CaseCallsView(KeyActor, APIView):
                     next_call_on=data.get("next_call_on"),
                     answers=data.get("answers") or {},
                     close_as=data.get("close_as") or "",
+                    next_call_time=data.get("next_call_time"),
                 ),
                 script_version=data.get("script_version"),
             )

@@ -127,6 +127,32 @@ def test_recording_a_call_goes_through_the_call_forms_service(api, keys, world, 
     ]
 
 
+def test_a_call_may_record_a_promise_to_buy_but_never_a_win(api, keys, world):
+    case = world["my_case"]
+    win = api.post(
+        f"/api/v1/cases/{case.pk}/calls",
+        {"outcome": "reached", "close_as": "won_back"},
+        key=keys["alice"],
+    )
+    assert win.status_code == 400
+    assert win.json()["errors"][0]["field"] == "close_as"
+    promise = api.post(
+        f"/api/v1/cases/{case.pk}/calls",
+        {
+            "outcome": "reached",
+            "close_as": "promised",
+            "next_call_on": "2026-11-20",
+            "next_call_time": "14:30",
+        },
+        key=keys["alice"],
+    )
+    assert promise.status_code == 201, promise.content
+    call = Call.objects.get()
+    assert (call.promised_to_buy, call.next_call_time) == (True, dt.time(14, 30))
+    case.refresh_from_db()
+    assert case.status == "open"
+
+
 def test_the_services_rules_answer_409_or_400(api, keys, world):
     case = world["my_case"]
     missing_date = api.post(
