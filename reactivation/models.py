@@ -705,3 +705,43 @@ class ReasonDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.reason_id} {self.calls}"
+
+
+class PeriodFiguresRecord(models.Model):
+    """The owners' figures for one dashboard view (``selectors.dashboard_figures.PeriodFigures``
+    as JSON), computed off the request by ``reactivation.period_figures_compute``.
+
+    A row is keyed by the view (period, segment choice, manager) and by the version of the
+    data it was computed from; it is created pending by the first request (the unique key makes
+    two requests enqueue one computation) and filled in by the task."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Being computed")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    start = models.DateField(_("from"))
+    end = models.DateField(_("to"))
+    segment = models.CharField(_("segment"), max_length=20)  # "all", "none" or the segment's id
+    manager = models.PositiveIntegerField(_("manager"), default=0)  # the manager's id, 0: all
+    data_version = models.CharField(_("data version"), max_length=100)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    figures = models.JSONField(_("figures"), null=True, blank=True)
+    requested_at = models.DateTimeField(_("requested"))
+    computed_at = models.DateTimeField(_("computed"), null=True, blank=True)
+    seconds = models.FloatField(_("computation time, s"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("period figures")
+        verbose_name_plural = _("period figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["start", "end", "segment", "manager", "data_version"],
+                name="period_figures_one_per_view",
+            )
+        ]
+        indexes = [models.Index(fields=["requested_at"], name="period_figures_requested")]
+
+    def __str__(self) -> str:
+        return f"{self.start}..{self.end} {self.segment} {self.manager} {self.state}"

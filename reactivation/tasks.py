@@ -101,3 +101,6 @@ def backlog_queue_task(as_of: str) -> int:
 
     judged, _result = backlog_queue(as_of=_date(as_of))
     return judged
+
+
+from reactivation.dashboard_tasks import period_figures_compute  # noqa: E402,F401 (registers it)

@@ -2,17 +2,19 @@
 chart's data and the tables that hold its numbers, which are also its CSV export).
 
 Every panel reads the tables the nightly run keeps (``reactivation.services.snapshots`` and
-``activity``): the
-daily snapshots, the cohort and value tables, and the case, manager and reason activity
-tables. None scans transactions, cases or calls per request, so the page costs the same on a
-base of a million transactions as on one of ten million, and the whole result is cached until
-the next nightly run. Only owners and admins read these (every entry point checks the role),
+``activity``): the daily snapshots, the cohort and value tables, and the case, manager and
+reason activity tables; the four figure panels (retention, uplift, LTV and revenue left, the
+forecast) read one stored row of the period's figures (``services.figures``), which a task
+computes from the purchases off the request. None scans transactions, cases or calls per
+request, so the page costs the same on a base of a million transactions as on one of ten
+million, and the whole result is cached until the next nightly run. Only owners and admins read these (every entry point checks the role),
 and they see every row. Definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from django.core.cache import cache
@@ -28,11 +30,7 @@ from reactivation.selectors.dashboard_common import (
     latest_snapshot_on,
     require_owner,
 )
-from reactivation.selectors.dashboard_figures import (
-    PeriodFigures,
-    period_figures,
-    with_return_share,
-)
+from reactivation.selectors.dashboard_figures import with_return_share
 from reactivation.selectors.dashboard_history import (
     ltv_panel,
     retention_panel,
@@ -52,7 +50,10 @@ from reactivation.selectors.dashboard_work import (
     uplift_panel,
 )
 from reactivation.services.dashboard_cache import DASHBOARD_VERSION_KEY
+from reactivation.services.figures import StoredFigures, View, figures_request, segment_key
 
+# The panels drawn from the period's figures: computed off the request (services.figures).
+FIGURE_PANELS = ("retention", "uplift", "ltv", "forecast")
 SNAPSHOT_PANELS = ("status", "retention", "ltv", "cohorts", "abc", "forecast")
 PANELS = (
     "status",
@@ -68,69 +69,95 @@ PANELS = (
 )
 
 
-def figures_for(filters: DashboardFilters) -> PeriodFigures:
-    """The period's figures for the page's filters (the same ``manage.py metrics`` prints).
-
-    Kept apart from the page's cache without the return share, which changes only the rule of
-    thumb: "Recalculate" with another share does not read the purchases again."""
-    key = (
-        "dashboard:figures:"
-        + hashlib.sha1(
-            f"{filters.start}:{filters.end}:{filters.segment_id}:{filters.manager_id}:"
-            f"{cache.get(DASHBOARD_VERSION_KEY, 0)}:{latest_snapshot_on()}:"
-            f"{BusinessSettings.load().updated_at}".encode(),
-            usedforsecurity=False,
-        ).hexdigest()
+def figures_view(filters: DashboardFilters) -> View:
+    """The stored view behind the page's filters (the whole base when no segment is chosen)."""
+    return View(
+        start=filters.start,
+        end=filters.end,
+        segment=segment_key(filters.segment_id if filters.segment_id else ALL_SEGMENTS),
+        manager=filters.manager_id or 0,
     )
-    figures = cache.get(key)
-    if figures is None:
-        figures = period_figures(
-            start=filters.start,
-            end=filters.end,
-            segment_id=filters.segment_id if filters.segment_id else ALL_SEGMENTS,
-            manager_id=filters.manager_id,
-            by_month=True,
-        )
-        cache.set(key, figures, CACHE_SECONDS)
-    return with_return_share(figures, filters.return_share)
 
 
-def _all_panels(filters: DashboardFilters, settings: BusinessSettings) -> dict[str, Panel]:
+def figures_for(filters: DashboardFilters, *, poll: bool = False) -> StoredFigures:
+    """The period's figures for the page's filters (the same ``manage.py metrics`` prints), as
+    stored for the current data (``services.figures``): ready, or pending with their
+    computation enqueued (once, however many requests ask). Never computed here when a broker
+    is configured. The return share changes only the rule of thumb, worked out here."""
+    stored = figures_request(figures_view(filters), retry_failed=not poll)
+    if stored.figures is None:
+        return stored
+    return replace(stored, figures=with_return_share(stored.figures, filters.return_share))
+
+
+def _pending_panel(name: str, stored: StoredFigures) -> Panel:
+    note = (
+        _("These figures could not be computed. Reload the page to try again.")
+        if stored.failed
+        else _("Being computed from the purchases; this panel fills in by itself.")
+    )
+    return Panel(
+        key=name,
+        tables=[],
+        data={"pending": not stored.failed, "failed": stored.failed, "since": stored.requested_at},
+        notes=[note],
+    )
+
+
+def _all_panels(
+    filters: DashboardFilters, settings: BusinessSettings, stored: StoredFigures
+) -> dict[str, Panel]:
     days = snapshot_window(filters)
     values = latest_values(filters)
-    figures = figures_for(filters)
+    figures = stored.figures
     funnel = funnel_panel(filters=filters, settings=settings)
     panels = {
         "status": status_panel(filters=filters, days=days),
-        "retention": retention_panel(filters=filters, figures=figures),
         "funnel": funnel,
-        "uplift": uplift_panel(filters=filters, funnel=funnel, figures=figures),
         "reasons": reasons_panel(filters=filters),
         "managers": managers_panel(filters=filters, settings=settings),
-        "ltv": ltv_panel(filters=filters, figures=figures, settings=settings),
         "cohorts": cohort_panel(filters=filters),
         "abc": abc_panel(filters=filters, values=values),
-        "forecast": forecast_panel(filters=filters, figures=figures),
     }
+    if figures is None:
+        panels.update({name: _pending_panel(name, stored) for name in FIGURE_PANELS})
+    else:
+        panels.update(
+            {
+                "retention": retention_panel(filters=filters, figures=figures),
+                "uplift": uplift_panel(filters=filters, funnel=funnel, figures=figures),
+                "ltv": ltv_panel(filters=filters, figures=figures, settings=settings),
+                "forecast": forecast_panel(filters=filters, figures=figures),
+            }
+        )
     if filters.manager_id:
         note = _("Not split by manager: this panel shows the whole base (or the chosen segment).")
         for name in SNAPSHOT_PANELS:
-            panels[name].notes.append(note)
-    return panels
+            if not panels[name].data.get("pending") and not panels[name].data.get("failed"):
+                panels[name].notes.append(note)
+    return {name: panels[name] for name in PANELS}
+
+
+def figures_pending(panels: dict[str, Panel]) -> bool:
+    """Whether the page's figure panels are still being computed (the page polls until not)."""
+    return any(panels[name].data.get("pending") for name in FIGURE_PANELS)
 
 
 def dashboard_get(
-    *, filters: DashboardFilters, user: Any, use_cache: bool = True
+    *, filters: DashboardFilters, user: Any, use_cache: bool = True, poll: bool = False
 ) -> dict[str, Panel]:
-    """Every panel of the dashboard for ``filters``, owners and admins only.
+    """Every panel of the dashboard for ``filters``, owners and admins only (``poll``: for the
+    poll of a page waiting for its figures, which does not enqueue a failed view again).
 
-    Every panel reads the nightly tables, so the result is cached per (language, filters, the
-    version those tables' writers bump, latest snapshot, settings change).
+    Every panel reads the nightly tables, and the figure panels the stored figures of the view
+    (``figures_for``), so the result is cached per (language, filters, the version those
+    tables' writers bump, latest snapshot, settings change) once the figures are ready; while
+    they are being computed the figure panels say so and nothing is cached.
     """
     require_owner(user)
     settings = BusinessSettings.load()
     key = (
-        "dashboard:v4:"
+        "dashboard:v5:"
         + hashlib.sha1(
             f"{get_language()}:{filters.cache_key()}:{cache.get(DASHBOARD_VERSION_KEY, 0)}:"
             f"{latest_snapshot_on()}:{settings.updated_at}".encode(),
@@ -139,8 +166,9 @@ def dashboard_get(
     )
     panels = cache.get(key) if use_cache else None
     if panels is None:
-        panels = _all_panels(filters, settings)
-        if use_cache:
+        stored = figures_for(filters, poll=poll)
+        panels = _all_panels(filters, settings, stored)
+        if use_cache and stored.ready:
             cache.set(key, panels, CACHE_SECONDS)
     return panels
 

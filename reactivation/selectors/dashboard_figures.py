@@ -12,8 +12,9 @@ same.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 
 import numpy as np
@@ -98,6 +99,40 @@ class PeriodFigures:
     def retention_rate(self) -> float | None:
         return self.customers.retention_rate
 
+    def to_dict(self) -> dict:
+        """Every field as JSON (dates as ISO strings; a float that is not finite as
+        ``{"float": "nan"}``, which JSON has no number for): ``from_dict`` gives back an equal
+        object. This is what ``PeriodFiguresRecord.figures`` holds."""
+        return _encode(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PeriodFigures:
+        data = _decode(data)
+        forecast = dict(data["forecast"])
+        forecast["by_segment"] = tuple(tuple(part) for part in forecast["by_segment"])
+        return cls(
+            **{
+                **data,
+                "start": dt.date.fromisoformat(data["start"]),
+                "end": dt.date.fromisoformat(data["end"]),
+                "customers": CustomerCounts(**data["customers"]),
+                "year": CustomerCounts(**data["year"]),
+                "lifetime": metrics.Lifetime(**data["lifetime"]),
+                "forecast": Forecast(**forecast),
+                "uplift": metrics.Uplift(**data["uplift"]),
+                "revenue_left": RevenueLeft(**data["revenue_left"]),
+                "months": [
+                    MonthRetention(
+                        month=dt.date.fromisoformat(month["month"]),
+                        start=dt.date.fromisoformat(month["start"]),
+                        end=dt.date.fromisoformat(month["end"]),
+                        customers=CustomerCounts(**month["customers"]),
+                    )
+                    for month in data["months"]
+                ],
+            }
+        )
+
     def as_json(self) -> dict:
         """The object ``manage.py metrics --json`` prints (null where a figure is undefined)."""
         c, u, left = self.customers, self.uplift, self.revenue_left
@@ -144,6 +179,30 @@ class PeriodFigures:
                 "average_check": left.average_check,
             },
         }
+
+
+def _encode(value):
+    if isinstance(value, dict):
+        return {key: _encode(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(item) for item in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": str(value)}
+    if isinstance(value, np.generic):
+        return _encode(value.item())
+    return value
+
+
+def _decode(value):
+    if isinstance(value, dict):
+        if set(value) == {"float"}:
+            return float(value["float"])
+        return {key: _decode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    return value
 
 
 def _day(value: dt.date) -> int:

@@ -187,9 +187,10 @@ def _mark_step(run_id: int, step: str, counts: dict | None = None) -> None:
 
 
 def _snapshot(as_of: dt.date) -> dict:
-    from reactivation.services.snapshots import snapshot_write
+    from reactivation.services.snapshots import figures_defaults_enqueue, snapshot_write
 
     snapshot_write(as_of=as_of)
+    figures_defaults_enqueue(as_of=as_of)  # the dashboard's default views, off the requests
     return {}
 
 

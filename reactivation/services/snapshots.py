@@ -90,6 +90,15 @@ def snapshot_write(*, as_of: dt.date) -> list[DailySnapshot]:
     return written
 
 
+def figures_defaults_enqueue(*, as_of: dt.date) -> int:
+    """After the day's snapshot: the dashboard's default views (every preset period x the
+    whole base and each segment) are enqueued for computing, so that no page waits for them
+    (``reactivation.services.figures``)."""
+    from reactivation.services.figures import figures_defaults_enqueue as enqueue
+
+    return enqueue(as_of=as_of)
+
+
 def _day_write(*, as_of: dt.date, counts: dict[tuple[int | None, str], int]) -> list[DailySnapshot]:
     """The day's rows of ``DailySnapshot``: ``counts`` by status, the rest from the day's
     transactions and cases."""

@@ -17,6 +17,10 @@ from reactivation.roles import owner_required
 from reactivation.selectors import dashboard as selectors
 from reactivation.templatetags.dashboard import display, raw
 
+# The query parameter of the figure panels' poll (see ``dashboard``).
+POLL_PARAM = "figures"
+POLL_VALUE = "wait"
+
 
 def _form_and_filters(
     request: HttpRequest,
@@ -58,14 +62,26 @@ def _present(panels: dict[str, selectors.Panel]) -> None:
 @require_GET
 @vary_on_headers("HX-Request")
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """The page; with ``figures=wait`` (the poll of a page whose figure panels are being
+    computed) 204 No Content while they still are, else the panels to swap in."""
     form, filters, latest = _form_and_filters(request)
-    panels = selectors.dashboard_get(filters=filters, user=request.user)
+    poll = request.GET.get(POLL_PARAM) == POLL_VALUE
+    if poll:
+        selectors.require_owner(request.user)
+        if selectors.figures_for(filters, poll=True).pending:
+            return HttpResponse(status=204)
+    panels = selectors.dashboard_get(filters=filters, user=request.user, poll=poll)
     # The managers' table is shown open; every other panel's numbers load when asked for.
     _present({"managers": panels["managers"]})
     query = request.GET.copy()
     query.pop("table", None)
+    query.pop(POLL_PARAM, None)
+    poll_query = query.copy()
+    poll_query[POLL_PARAM] = POLL_VALUE
     context = {
         "form": form,
+        "figures_pending": selectors.figures_pending(panels),
+        "poll_query": poll_query.urlencode(),
         "filters": filters,
         "panels": panels,
         "latest": latest,
@@ -79,7 +95,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
     }
     template = (
-        "reactivation/dashboard.html#panels" if request.htmx else "reactivation/dashboard.html"
+        "reactivation/dashboard.html#panels"
+        if request.htmx or poll
+        else "reactivation/dashboard.html"
     )
     return render(request, template, context)
 
