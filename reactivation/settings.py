@@ -330,6 +330,8 @@ TELEGRAM_WEBHOOK_SECRET = env("TELEGRAM_WEBHOOK_SECRET", default="")
 # Any anymail ESP too, e.g. anymail.backends.unisender_go.EmailBackend.
 _MAIL = "console" if DEBUG else "smtp"
 EMAIL_BACKEND = env("EMAIL_BACKEND", default=f"django.core.mail.backends.{_MAIL}.EmailBackend")
+# The ESP's settings as JSON, e.g. {"UNISENDER_GO_API_KEY": "...", "WEBHOOK_SECRET": "u:p"}.
+ANYMAIL = env.json("ANYMAIL", default={})
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 MESSAGES_EMAIL_DOMAIN = env("MESSAGES_EMAIL_DOMAIN", default="localhost")
 # The address links in messages (unsubscribe, callbacks) start with.

@@ -193,6 +193,33 @@ MATRIX: dict[str, Entry] = {
     "settings_transaction_delete": Entry(
         "/settings/transactions/{transaction}/delete/", get=ADMIN_ONLY, post=ADMIN_ONLY_ACTION
     ),
+    # Messages: the case's send panel and send action, for whoever may see the case (a send
+    # without its fields is refused with a message, back on the case); the providers' callbacks,
+    # the Telegram webhook and unsubscribe links answer a wrong secret or token with 404.
+    "messaging_panel": Entry(
+        "/cases/{case}/messages/",
+        get=_roles(manager=200, colleague=404, owner=200, admin=200),
+        htmx=True,
+    ),
+    "messaging_send": Entry(
+        "/cases/{case}/messages/send/",
+        get=POST_ONLY,
+        post=_roles(manager=302, colleague=404, owner=302, admin=302),
+    ),
+    "messaging_callback": Entry(
+        "/messaging/callbacks/smsru/wrong-token/", get=_same(404), post=_same(404)
+    ),
+    "messaging_telegram": Entry(
+        "/messaging/telegram/wrong-token/", get=_same(405), post=_same(404)
+    ),
+    "messaging_unsubscribe": Entry("/u/not-a-token/", get=_same(404), post=_same(404)),
+    "settings_message_templates": Entry("/settings/messages/", get=ADMIN_ONLY),
+    "settings_message_template_create": Entry(
+        "/settings/messages/new/", get=ADMIN_ONLY, post=_roles(manager=403, owner=403, admin=200)
+    ),
+    "settings_message_template_edit": Entry(
+        "/settings/messages/0/", get=_roles(manager=403, owner=403, admin=404)
+    ),
     # API keys (a form without its fields is refused; no key has this prefix)
     "settings_api_keys": Entry(
         "/settings/api-keys/", get=ADMIN_ONLY, post=_roles(manager=403, owner=403, admin=400)

@@ -3,6 +3,8 @@ links, and the settings page for message templates."""
 
 from __future__ import annotations
 
+from anymail import urls as anymail_urls
+from django.conf import settings
 from django.urls import include, path
 
 import reactivation.converters  # noqa: F401  (registers <id:...>)
@@ -17,8 +19,6 @@ urlpatterns = [
         name="messaging_callback",
     ),
     path("messaging/telegram/<str:token>/", views.telegram_webhook, name="messaging_telegram"),
-    # An ESP's delivery and bounce webhooks (anymail), e.g. messaging/anymail/unisender_go/tracking/
-    path("messaging/anymail/", include("anymail.urls")),
     path("u/<str:token>/", views.unsubscribe_view, name="messaging_unsubscribe"),
     path("settings/messages/", views.settings_message_templates, name="settings_message_templates"),
     path(
@@ -32,3 +32,21 @@ urlpatterns = [
         name="settings_message_template_edit",
     ),
 ]
+
+
+def esp_webhooks(email_backend: str) -> list:
+    """The delivery and bounce webhooks of the ESP that ``email_backend`` sends through (e.g.
+    ``messaging/anymail/unisender_go/tracking/``), and no other: another ESP's view has no
+    settings here and would fail on every request."""
+    if not email_backend.startswith("anymail.backends."):
+        return []
+    esp = email_backend.split(".")[2]
+    return [
+        pattern
+        for pattern in anymail_urls.urlpatterns
+        if str(pattern.pattern).lstrip("^").startswith(f"{esp}/")
+    ]
+
+
+if webhooks := esp_webhooks(settings.EMAIL_BACKEND):
+    urlpatterns.append(path("messaging/anymail/", include((webhooks, "anymail"))))

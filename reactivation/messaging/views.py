@@ -189,7 +189,7 @@ def settings_message_templates(request: HttpRequest) -> HttpResponse:
 def settings_message_template_edit(
     request: HttpRequest, template_id: int | None = None
 ) -> HttpResponse:
-    template = get_object_or_404(MessageTemplate, pk=template_id) if template_id else None
+    template = None if template_id is None else get_object_or_404(MessageTemplate, pk=template_id)
     form = MessageTemplateForm(request.POST or None, instance=template)
     if request.method == "POST" and form.is_valid():
         form.save()
