@@ -259,4 +259,8 @@ def demo_create(*, clients: int = 3000, seed: int = 1, today: dt.date) -> DemoRe
     from reactivation.services.history import snapshots_backfill
 
     snapshots_backfill(start=first_day, end=today)
+    # And the dashboard's figures of its default views, so that its first page is complete.
+    from reactivation.services.figures import figures_defaults_compute
+
+    figures_defaults_compute(as_of=today)
     return result

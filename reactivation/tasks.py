@@ -103,4 +103,4 @@ def backlog_queue_task(as_of: str) -> int:
     return judged
 
 
-from reactivation.dashboard_tasks import period_figures_compute  # noqa: E402,F401 (registers it)
+import reactivation.dashboard_tasks  # noqa: E402,F401  (registers the dashboard's task)
