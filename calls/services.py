@@ -17,6 +17,7 @@ from clients.models import Client
 from reactivation.models import Case, Offer
 from reactivation.policies import policy_for
 from reactivation.roles import sees_everything
+from reactivation.webhooks import outbox
 
 ERR_CASE_CLOSED = _("This case is closed; calls can be recorded only on an open case.")
 ERR_CONTROL_CASE = _("Control-group clients are not called.")
@@ -151,6 +152,7 @@ def call_record(
     else:
         case.next_call_on = data.next_call_on
     case.save(update_fields=fields)
+    outbox.cases_closed(case_ids=[case.pk])
     # An offer issued during this call (before the outcome was saved) belongs to it.
     Offer.objects.filter(case=case, call__isnull=True, issued_by=manager, issued_on=today).update(
         call=call

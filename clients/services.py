@@ -37,6 +37,7 @@ from clients.importing.result import ImportResult
 from clients.importing.rows import COLUMNS, Lookups, RowParser
 from clients.importing.writes import Staging, check_repeats, write
 from clients.models import ImportJob, Segment
+from reactivation.webhooks import outbox
 
 CHUNK_ROWS = 50_000
 SAMPLE_ROWS = 10
@@ -400,7 +401,7 @@ def job_record_result(*, job: ImportJob, result: ImportResult) -> bool:
             finished_at=timezone.now(),
             message=errors.clean_text(message)[:2000],
         )
-    )
+    ) and outbox.import_finished(job_id=job.pk)
 
 
 def _jsonable(value: Any) -> Any:

@@ -23,4 +23,8 @@ app.conf.beat_schedule = {
     "nightly-tick": {"task": "reactivation.nightly_tick", "schedule": crontab(minute="*/15")},
     # Restarts an import whose worker died and fails one past its time limit (docs/import.md).
     "import-watchdog": {"task": "clients.import_watchdog", "schedule": 60.0},
+    # Webhook deliveries whose retry time has come (docs/api.md, "Webhooks").
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
+    # New files in IMPORT_DROP_DIR, when it is set (docs/api.md, "The drop folder").
+    "import-drop-folder": {"task": "api.import_drop_folder", "schedule": 60.0},
 }

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "reactivation.api.apps.ApiConfig",
+    "reactivation.webhooks.apps.WebhooksConfig",
 ]
 
 MIDDLEWARE = [
@@ -314,6 +315,17 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5_000_000)
 # is started again at most this many times in all.
 IMPORT_JOB_TIME_LIMIT = env.int("IMPORT_JOB_TIME_LIMIT", default=CELERY_TASK_TIME_LIMIT)
 IMPORT_JOB_MAX_ATTEMPTS = env.int("IMPORT_JOB_MAX_ATTEMPTS", default=3)
+# A folder that other systems drop files into (1C's way): beat imports each new file and moves it
+# to done/ or failed/ with its report beside it. Empty: off (docs/api.md, "The drop folder").
+IMPORT_DROP_DIR = env("IMPORT_DROP_DIR", default="")
+# A file is taken once its size has not changed for this many seconds (it is still being copied).
+IMPORT_DROP_SETTLE_SECONDS = env.int("IMPORT_DROP_SETTLE_SECONDS", default=10)
+
+# --- Webhooks out (docs/api.md, "Webhooks"): sent by the worker, never by a web request ----------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600.0)
 
 # --- Messages (SMS, e-mail, Telegram; see docs/messages.md) -------------------------------------
 SMS_PROVIDER = env("SMS_PROVIDER", default="console")  # console, smsru, smsc, smsaero

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("reactivation.messaging.urls")),
     path("", include("reactivation.api.urls")),
     path("", include("reactivation.api.settings_urls")),
+    path("", include("reactivation.webhooks.urls")),
 ]
 
 if settings.DEBUG:

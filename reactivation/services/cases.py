@@ -20,6 +20,7 @@ from simple_history.models import HistoricalRecords
 
 from reactivation.models import BusinessSettings, Case
 from reactivation.roles import Role
+from reactivation.webhooks import outbox
 
 ERR_ALREADY_CLAIMED = _("Another manager has just taken this case.")
 ERR_CASE_CLOSED = _("This case is already closed.")
@@ -308,7 +309,7 @@ def case_close(
     if changed != 1:
         raise CaseError(ERR_CASE_CLOSED)
     case.refresh_from_db()
-    return case
+    return outbox.case_closed(case)
 
 
 @transaction.atomic
@@ -344,4 +345,4 @@ def case_win_back_on_purchase(*, transaction_row: Any) -> Case | None:
         credited_reason_id=reason_id,
     )
     case.refresh_from_db()
-    return case
+    return outbox.case_closed(case)

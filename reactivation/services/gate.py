@@ -50,6 +50,7 @@ from reactivation.policies import policy_for_segments
 from reactivation.selectors.customers import PurchaseLog
 from reactivation.selectors.model import p_alive_for
 from reactivation.services import bulk
+from reactivation.webhooks import outbox
 
 # Below this many customers at the start of the year a segment's own figures say little: the
 # base's are used; below it for the base, these defaults.
@@ -440,4 +441,5 @@ def cases_open_for_lost(
         controls = list(made.values_list("is_control", flat=True))
     result.control = sum(1 for is_control in controls if is_control)
     result.opened = len(controls) - result.control
+    outbox.cases_opened_on(client_ids=[case.client_id for case in cases], opened_on=as_of)
     return result

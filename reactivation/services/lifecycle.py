@@ -26,6 +26,7 @@ from clients.models import Client, Transaction
 from reactivation.models import Case, Offer
 from reactivation.planner import BY_KEY, planner_settings
 from reactivation.policies import policy_for_segments
+from reactivation.webhooks import outbox
 
 
 @dataclass
@@ -75,6 +76,7 @@ def offers_redeem_by_code(*, as_of: dt.date, client_ids: list[int] | None = None
             pk=offer.pk, status__in=[Offer.Status.ISSUED, Offer.Status.EXPIRED]
         ).update(status=Offer.Status.REDEEMED, redeemed_on=date, transaction_id=transaction_id)
         by_code.pop(offer.code)
+        outbox.offers_redeemed(offer_ids=[offer.pk])
     return redeemed
 
 
@@ -157,6 +159,7 @@ def cases_close_won_back(*, as_of: dt.date, client_ids: list[int] | None = None)
             credited_script_version_id=version_id,
             credited_reason_id=reason_id,
         )
+    outbox.cases_closed(case_ids=[row[0] for row in rows])
     return counts
 
 
@@ -197,4 +200,5 @@ def cases_expire(*, as_of: dt.date) -> LifecycleCounts:
     counts.control_closed = open_cases.filter(pk__in=control).update(
         status=Case.Status.CONTROL, closed_on=as_of
     )
+    outbox.cases_closed(case_ids=expired + control)
     return counts

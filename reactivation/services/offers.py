@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reactivation.models import Case, Offer, OfferTemplate
+from reactivation.webhooks import outbox
 
 # No 0/O, 1/I/L or U/V look-alikes: a code is read out over the phone and typed at a till.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
@@ -98,18 +99,20 @@ def offer_issue(
     for _attempt in range(CODE_ATTEMPTS):
         try:
             with transaction.atomic():
-                return Offer.objects.create(
-                    template=template,
-                    client=case.client,
-                    case=case,
-                    call=call,
-                    code=code_generate(),
-                    kind=template.kind,
-                    value=template.value,
-                    cost=template.cost,
-                    issued_on=today,
-                    expires_on=today + dt.timedelta(days=template.validity_days),
-                    issued_by=by,
+                return outbox.offer_issued(
+                    Offer.objects.create(
+                        template=template,
+                        client=case.client,
+                        case=case,
+                        call=call,
+                        code=code_generate(),
+                        kind=template.kind,
+                        value=template.value,
+                        cost=template.cost,
+                        issued_on=today,
+                        expires_on=today + dt.timedelta(days=template.validity_days),
+                        issued_by=by,
+                    )
                 )
         except IntegrityError:
             continue
@@ -140,4 +143,4 @@ def offer_redeem_code(*, code: str, transaction_row: Any) -> Offer:
     offer.transaction = transaction_row
     offer.save(update_fields=["status", "redeemed_on", "transaction"])
     case_win_back_on_purchase(transaction_row=transaction_row)
-    return offer
+    return outbox.offer_redeemed(offer)

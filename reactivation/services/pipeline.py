@@ -36,6 +36,7 @@ from django.utils import timezone
 from clients.stats import restatus_due_chunk
 from reactivation.models import PipelineRun
 from reactivation.services import gate, lifecycle
+from reactivation.webhooks import outbox
 
 CHUNK_SIZE = getattr(settings, "NIGHTLY_CHUNK_SIZE", 5000)
 MAX_CATCH_UP_DAYS = 31
@@ -149,6 +150,7 @@ def restatus_chunks(
             changes = restatus_due_chunk(as_of=as_of, limit=chunk_size, skip_locked=not wait)
             if not changes:
                 return total
+            outbox.statuses_changed(changes=changes, as_of=as_of)
             newly_lost = [
                 client_id for client_id, old, new in changes if new == "lost" and old != "lost"
             ]
