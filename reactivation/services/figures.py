@@ -10,7 +10,7 @@ enqueue one computation. The nightly run enqueues the default views (every prese
 the whole base and each segment, no manager) after its snapshot.
 
 Without a broker (``REDIS_URL`` unset: tasks run in-process, the embedded default) the request
-computes and stores the figures itself, as before.
+computes and stores the figures itself, as before, and the nightly run enqueues nothing.
 
 The **data version** is what the figures follow: the nightly snapshots (their last day and
 their newest row, so a re-written history counts as new), the business settings and the
@@ -247,10 +247,15 @@ def default_views(*, end: dt.date) -> list[View]:
 def figures_defaults_enqueue(*, as_of: dt.date) -> int:
     """After the nightly snapshot: enqueue the default views ending on ``as_of`` (once the
     run's transaction commits; the task computes each from the data it then finds) and drop
-    rows of old data versions. Returns the views enqueued."""
+    rows of old data versions. Returns the views enqueued.
+
+    Without a broker nothing is enqueued: tasks would run inside the nightly run itself, and
+    the embedded default computes a view when its page is first asked for, as it always did."""
     PeriodFiguresRecord.objects.exclude(data_version=data_version()).filter(
         requested_at__lt=timezone.now() - dt.timedelta(days=KEEP_OLD_DAYS)
     ).delete()
+    if _in_process():
+        return 0
     views = default_views(end=as_of)
     for view in views:
         _enqueue(view)

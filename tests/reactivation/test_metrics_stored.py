@@ -251,3 +251,17 @@ def test_a_second_run_of_the_task_computes_nothing(business, monkeypatch):
     args = (START.isoformat(), END.isoformat(), "all", 0)
     assert dashboard_tasks.period_figures_compute(*args) == PeriodFiguresRecord.State.DONE
     assert PeriodFiguresRecord.objects.count() == 1
+
+
+def test_without_a_broker_the_nightly_run_computes_no_figures(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    def refuse(**kwargs):
+        raise AssertionError("the nightly run computed the figures in-process")
+
+    monkeypatch.setattr(stored_figures, "period_figures", refuse)
+    as_of = dt.date(2026, 11, 23)
+    TransactionFactory(client=ClientFactory(), date=as_of - dt.timedelta(days=40))
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline.nightly_run(as_of=as_of)
+    assert not PeriodFiguresRecord.objects.exists()
