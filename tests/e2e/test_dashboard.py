@@ -97,3 +97,43 @@ def test_the_dashboard_fits_a_phone(live_server, page, log_in, owner, alice, bob
     expect(page.locator('canvas[data-chart="chart-status"]')).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert console_errors == []
+
+
+def test_figures_being_computed_fill_in_by_themselves(
+    live_server, page, log_in, owner, alice, bob, console_errors, settings, monkeypatch
+):
+    """With a broker, a view whose figures are not stored shows them as being computed and
+    polls; once the worker has stored them they are swapped in without a reload."""
+    from reactivation import dashboard_tasks
+    from reactivation.celery import app
+    from reactivation.services.figures import View, figures_compute
+
+    dashboard_data.build(manager=alice, colleague=bob)
+    sent: list[tuple] = []
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(
+        dashboard_tasks.period_figures_compute, "delay", lambda *args: sent.append(args)
+    )
+    try:
+        log_in(owner)
+        page.goto(f"{live_server.url}/dashboard/?{QUERY}")
+        expect(page.locator("#figures-pending")).to_be_visible()
+        expect(page.locator('[data-pending="retention"] .progress')).to_be_visible()
+        expect(page.locator('canvas[data-chart="chart-funnel"]')).to_be_visible()
+        assert page.locator('canvas[data-chart="chart-retention"]').count() == 0
+        view = ("2026-06-01", "2026-06-30", "all", 0)
+        assert sent.count(view) == 1  # (the owner's landing page asked for its own view)
+
+        figures_compute(View(start=dashboard_data.START, end=dashboard_data.END))  # the worker
+
+        expect(page.locator("#kpi-retention")).to_have_text("80.0 %", timeout=10_000)
+        expect(page.locator('canvas[data-chart="chart-retention"]')).to_be_visible()
+        expect(page.locator("#figures-pending")).to_have_count(0)
+        page.wait_for_timeout(3500)  # no further poll swaps anything away
+        expect(page.locator("#left-on-table")).to_have_text("2,493")
+        assert sent.count(view) == 1
+        assert page.url == f"{live_server.url}/dashboard/?{QUERY}"
+    finally:
+        app.conf.task_always_eager = previous
+    assert console_errors == []
