@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
@@ -81,8 +81,8 @@ class ConsentRow:
         return bool(self.latest and self.latest.granted)
 
 
-def client_consents(*, client: Client) -> list[ConsentRow]:
-    """Every (channel, purpose) with its latest record, read in one query."""
+def latest_consents(*, client: Client) -> dict[tuple[str, str], Consent]:
+    """The latest record of each (channel, purpose) of the client, read in one query."""
     latest: dict[tuple[str, str], Consent] = {}
     for record in Consent.objects.filter(client=client).select_related("recorded_by", "call"):
         key = (record.channel, record.purpose)
@@ -91,6 +91,12 @@ def client_consents(*, client: Client) -> list[ConsentRow]:
             latest[key].pk,
         ):
             latest[key] = record
+    return latest
+
+
+def client_consents(*, client: Client) -> list[ConsentRow]:
+    """Every (channel, purpose) with its latest record, read in one query."""
+    latest = latest_consents(client=client)
     return [
         ConsentRow(
             channel, str(channel_label), purpose, str(purpose_label), latest.get((channel, purpose))
@@ -137,8 +143,71 @@ QUIET_CHANNELS = (Channel.SMS, Channel.TELEGRAM)
 SERVICE_CALL_WINDOW = dt.timedelta(days=1)
 
 
+@dataclass(frozen=True)
+class SendFacts:
+    """What the rules of sending read of one client, read once (four queries) however many
+    channels are judged: the addresses, the latest consents, the suppressions of the
+    addresses, and the advertising messages each channel carried within the cap's window."""
+
+    addresses: dict[str, str]
+    consents: dict[tuple[str, str], Consent]
+    suppressions: dict[str, Suppression]
+    recent_advertising: dict[str, int]
+
+
+def send_facts(*, client: Client, now: dt.datetime) -> SendFacts:
+    link = TelegramLink.objects.filter(client=client, chat_id__isnull=False).first()
+    phone = normalize_phone(client.phone or "")
+    phone = phone if phone.startswith("+") else ""
+    email = normalize_email(client.email)
+    addresses = {
+        Channel.SMS: phone,
+        Channel.PHONE: phone,
+        Channel.EMAIL: email,
+        Channel.TELEGRAM: str(link.chat_id) if link else "",
+    }
+    wanted = [(Suppression.Kind.PHONE, phone), (Suppression.Kind.EMAIL, email)]
+    found = {}
+    if phone or email:
+        lookup = Q(pk__in=[])
+        for kind, value in wanted:
+            if value:
+                lookup |= Q(kind=kind, value=value)
+        found = {(row.kind, row.value): row for row in Suppression.objects.filter(lookup)}
+    suppressions = {
+        channel: found[(kind, value)]
+        for channel, kind, value in (
+            (Channel.SMS, Suppression.Kind.PHONE, phone),
+            (Channel.PHONE, Suppression.Kind.PHONE, phone),
+            (Channel.EMAIL, Suppression.Kind.EMAIL, email),
+        )
+        if (kind, value) in found
+    }
+    recent = (
+        Message.objects.filter(
+            client=client,
+            purpose=Purpose.ADVERTISING,
+            created_at__gte=now - dt.timedelta(days=settings.MESSAGES_CAP_DAYS),
+        )
+        .exclude(status=Message.Status.FAILED)
+        .values("channel")
+        .annotate(n=Count("id"))
+    )
+    return SendFacts(
+        addresses=addresses,
+        consents=latest_consents(client=client),
+        suppressions=suppressions,
+        recent_advertising={row["channel"]: row["n"] for row in recent},
+    )
+
+
 def send_refusal(
-    *, case: Case, channel: str, purpose: str, now: dt.datetime
+    *,
+    case: Case,
+    channel: str,
+    purpose: str,
+    now: dt.datetime,
+    facts: SendFacts | None = None,
 ) -> MessageRefused | None:
     """Why a message to the case's client by ``channel`` would be refused at ``now``, or None.
 
@@ -146,7 +215,7 @@ def send_refusal(
     the suppression list (a grant recorded after the address was suppressed lifts it for this
     client only, never for the duplicates), the consent (advertising needs a standing grant; a
     service message, no withdrawal and a reached call on the case within a day), quiet hours,
-    and the frequency cap.
+    and the frequency cap. ``facts`` are the client's, read by ``send_facts`` when not given.
     """
     client = case.client
     if channel not in MESSAGE_CHANNELS:
@@ -157,10 +226,11 @@ def send_refusal(
         return MessageRefused("control")
     if client.do_not_contact:
         return MessageRefused("do_not_contact")
-    if not client_address(client, channel):
+    facts = facts or send_facts(client=client, now=now)
+    if not facts.addresses.get(channel):
         return MessageRefused("no_address")
-    latest = consent_state(client=client, channel=channel, purpose=purpose)
-    suppression = suppression_for(client=client, channel=channel)
+    latest = facts.consents.get((channel, purpose))
+    suppression = facts.suppressions.get(channel)
     if suppression is not None and not (
         latest is not None and latest.granted and latest.recorded_at > suppression.created_at
     ):
@@ -183,19 +253,10 @@ def send_refusal(
         timezone.localtime(now).time(), parse_quiet_hours(settings.MESSAGES_QUIET_HOURS)
     ):
         return MessageRefused("quiet_hours")
-    if purpose == Purpose.ADVERTISING:
-        recent = (
-            Message.objects.filter(
-                client=client,
-                channel=channel,
-                purpose=Purpose.ADVERTISING,
-                created_at__gte=now - dt.timedelta(days=settings.MESSAGES_CAP_DAYS),
-            )
-            .exclude(status=Message.Status.FAILED)
-            .count()
-        )
-        if over_cap(recent, settings.MESSAGES_CAP):
-            return MessageRefused("cap")
+    if purpose == Purpose.ADVERTISING and over_cap(
+        facts.recent_advertising.get(channel, 0), settings.MESSAGES_CAP
+    ):
+        return MessageRefused("cap")
     return None
 
 
@@ -275,12 +336,12 @@ def offer_terms(offer: Offer) -> str:
 
 
 def message_template(
-    *, offer_template: OfferTemplate | None, channel: str, language: str
+    *, offer_template_id: int | None, channel: str, language: str
 ) -> MessageTemplate | None:
     """The offer's own template for this channel and language, else the default one, else the
     default in the product's language."""
     candidates = MessageTemplate.objects.filter(channel=channel, active=True).filter(
-        Q(offer_template=offer_template) | Q(offer_template__isnull=True)
+        Q(offer_template_id=offer_template_id) | Q(offer_template__isnull=True)
     )
     ranked = sorted(
         candidates,
@@ -314,15 +375,21 @@ def message_render(
     language: str,
     manager: Any,
     today: dt.date | None = None,
+    company: str | None = None,
 ) -> Rendered | None:
-    """The message ``offer`` makes by ``channel`` in ``language``, or None without a template."""
-    template = message_template(offer_template=offer.template, channel=channel, language=language)
+    """The message ``offer`` makes by ``channel`` in ``language``, or None without a template.
+    ``company``: the business's name where the caller has read it already."""
+    template = message_template(
+        offer_template_id=offer.template_id, channel=channel, language=language
+    )
     if template is None:
         return None
     today = today or timezone.localdate()
     client = case.client
     with translation.override(template.language):
-        values = script_values(client=client, manager=manager, company=_company(), today=today)
+        values = script_values(
+            client=client, manager=manager, company=company or _company(), today=today
+        )
         values.setdefault("greeting", gettext("Hello!"))
         values.update(
             offer_code=offer.code,
@@ -370,25 +437,38 @@ ERR_NO_LIVE_OFFER = _("Issue an offer first: the message carries its code.")
 
 
 def send_panel(
-    *, case: Case, user: Any, channel: str = "", language: str = "", now: dt.datetime | None = None
+    *,
+    case: Case,
+    user: Any,
+    channel: str = "",
+    language: str = "",
+    now: dt.datetime | None = None,
+    page: Any = None,
 ) -> SendPanel:
     """What the offer panel shows: each channel with the reason it is refused, if it is, and
     the chosen channel's message as it would be sent."""
     now = now or timezone.now()
-    offer = live_offer(case, timezone.localdate(now))
+    # The case page has read the live offer (with its template) and the business's name.
+    if page is not None:
+        offer, company = page.live_offer, page.company
+    else:
+        offer, company = live_offer(case, timezone.localdate(now)), None
     panel = SendPanel(case=case, offer=offer, messages=case_messages(case=case))
     panel.language = (
         language
         if language in dict(settings.LANGUAGES)
         else (translation.get_language() or settings.LANGUAGE_CODE)[:2]
     )
+    facts = send_facts(client=case.client, now=now)
     for value in MESSAGE_CHANNELS:
-        refusal = send_refusal(case=case, channel=value, purpose=Purpose.ADVERTISING, now=now)
+        refusal = send_refusal(
+            case=case, channel=value, purpose=Purpose.ADVERTISING, now=now, facts=facts
+        )
         panel.options.append(
             ChannelOption(
                 channel=value,
                 label=str(Channel(value).label),
-                address=client_address(case.client, value),
+                address=facts.addresses[value],
                 refusal=str(refusal.message) if refusal else "",
             )
         )
@@ -405,6 +485,7 @@ def send_panel(
         channel=panel.channel,
         language=panel.language,
         manager=case.assigned_to or user,
+        company=company,
     )
     chosen = next(o for o in panel.options if o.channel == panel.channel)
     panel.why_not = chosen.refusal
@@ -413,11 +494,18 @@ def send_panel(
 
 
 def panel_context(
-    *, case: Case, user: Any, channel: str = "", language: str = "", notice: Any = None
+    *,
+    case: Case,
+    user: Any,
+    channel: str = "",
+    language: str = "",
+    notice: Any = None,
+    page: Any = None,
 ) -> dict:
-    """The send panel's template context, for its own view and for the case page's tag."""
+    """The send panel's template context, for its own view and for the case page's tag (which
+    passes the page's data: the live offer and the business's name it has read)."""
     return {
-        "panel": send_panel(case=case, user=user, channel=channel, language=language),
+        "panel": send_panel(case=case, user=user, channel=channel, language=language, page=page),
         "case": case,
         "notice": notice,
         "may_send": case.assigned_to_id == getattr(user, "pk", None) or is_admin(user),

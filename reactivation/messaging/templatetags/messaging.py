@@ -16,7 +16,10 @@ register = template.Library()
 
 @register.inclusion_tag("messaging/_offer_send.html", takes_context=True)
 def offer_send_panel(context: Any, case: Any) -> dict:
-    values = selectors.panel_context(case=case, user=context["request"].user)
+    page = context.get("data")
+    if getattr(page, "case", None) != case:
+        page = None
+    values = selectors.panel_context(case=case, user=context["request"].user, page=page)
     values["csrf_token"] = context.get("csrf_token")
     return values
 
