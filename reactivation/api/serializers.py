@@ -248,3 +248,81 @@ class CallInputSerializer(serializers.Serializer):
         if version is None:
             raise serializers.ValidationError(_("There is no script version with this id."))
         return version
+
+
+# --- Phone calls, consents, messages, offers issued by the API ----------------------------------
+
+
+class PhoneCallSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    direction = serializers.CharField()
+    number = serializers.CharField(allow_blank=True)
+    extension = serializers.CharField(allow_blank=True)
+    manager = serializers.CharField(allow_null=True)
+    result = serializers.CharField(allow_blank=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    answered_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    duration = serializers.IntegerField(allow_null=True, help_text="seconds")
+
+
+class ConsentSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    purpose = serializers.CharField()
+    granted = serializers.BooleanField()
+    source = serializers.CharField()
+    text_version = serializers.CharField(allow_blank=True)
+    address = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True)
+    recorded_at = serializers.DateTimeField()
+
+
+class ConsentStateSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    purpose = serializers.CharField()
+    granted = serializers.BooleanField(allow_null=True, help_text="null: never asked")
+    recorded_at = serializers.DateTimeField(allow_null=True)
+
+
+class ConsentsSerializer(serializers.Serializer):
+    current = ConsentStateSerializer(many=True)
+    history = ConsentSerializer(many=True)
+
+
+class ConsentInputSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=["sms", "email", "telegram", "phone"])
+    purpose = serializers.ChoiceField(choices=["advertising", "service"], default="advertising")
+    granted = serializers.BooleanField()
+    text_version = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    case = serializers.IntegerField()
+    channel = serializers.CharField()
+    purpose = serializers.CharField()
+    to = serializers.CharField()
+    subject = serializers.CharField(allow_blank=True)
+    text = serializers.CharField()
+    status = serializers.CharField()
+    error = serializers.CharField(allow_blank=True)
+    offer = serializers.CharField(allow_null=True, help_text="the offer's code")
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class OfferIssueSerializer(serializers.Serializer):
+    template = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="an offer template's id"
+    )
+    channel = serializers.ChoiceField(
+        choices=["call", "sms", "email", "telegram"],
+        default="call",
+        help_text="call: issue the code for the manager to tell; sms, email, telegram: also send it",
+    )
+
+
+class OfferIssuedSerializer(serializers.Serializer):
+    offer = OfferSerializer()
+    message = MessageSerializer(allow_null=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from reactivation.api import views
+from reactivation.api import views, views_exchange
 
 app_name = "api"
 
@@ -41,5 +41,20 @@ urlpatterns = [
     path("api/v1/cases", views.CaseListView.as_view(), name="cases"),
     path("api/v1/cases/<str:case_id>", views.CaseDetailView.as_view(), name="case"),
     path("api/v1/cases/<str:case_id>/calls", views.CaseCallsView.as_view(), name="case_calls"),
-    path("api/v1/cases/<str:case_id>/offers", views.CaseOffersView.as_view(), name="case_offers"),
+    path(
+        "api/v1/cases/<str:case_id>/offers",
+        views_exchange.CaseOffersView.as_view(),
+        name="case_offers",
+    ),
+    path(
+        "api/v1/cases/<str:case_id>/messages",
+        views_exchange.CaseMessagesView.as_view(),
+        name="case_messages",
+    ),
+    path(
+        "api/v1/clients/<str:external_id>/consents",
+        views_exchange.ClientConsentsView.as_view(),
+        name="client_consents",
+    ),
+    path("api/v1/calls", views_exchange.UnmatchedCallsView.as_view(), name="calls"),
 ]

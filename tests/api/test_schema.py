@@ -40,6 +40,11 @@ OPERATIONS = {
     ("GET", "/api/v1/cases/{case_id}/calls"),
     ("POST", "/api/v1/cases/{case_id}/calls"),
     ("GET", "/api/v1/cases/{case_id}/offers"),
+    ("POST", "/api/v1/cases/{case_id}/offers"),
+    ("GET", "/api/v1/cases/{case_id}/messages"),
+    ("GET", "/api/v1/clients/{external_id}/consents"),
+    ("POST", "/api/v1/clients/{external_id}/consents"),
+    ("GET", "/api/v1/calls"),
 }
 
 
