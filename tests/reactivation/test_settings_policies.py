@@ -91,6 +91,16 @@ def test_the_page_shows_the_preview_of_the_saved_thresholds(login, admin_user, p
     assert preview.newly_lost == 0
 
 
+def test_the_live_preview_and_the_backtest_keep_the_form_token_out_of_their_urls(
+    login, admin_user, policy, base
+):
+    """Their GETs carry the form's fields; the CSRF token would land in URLs and server logs."""
+    body = login(admin_user).get(reverse("settings_policy_edit", args=[policy.pk])).content
+    gets = re.findall(rb"<form[^>]*hx-get=[^>]*>", body)
+    assert len(gets) == 2
+    assert all(b'hx-params="not csrfmiddlewaretoken"' in form for form in gets)
+
+
 def test_the_live_preview_counts_the_typed_thresholds_without_saving(
     login, admin_user, policy, base
 ):
