@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ["import", "engine", "pages", "dashboard", "backtest", "metrics"]
+NAMES = ["import", "engine", "pages", "dashboard", "backtest", "metrics", "api"]
 
 
 def machine() -> dict:
