@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/run.py NAME [--clients N] [--transactions M] [--json]
 
 NAME is one of the modules ``benchmarks/<name>_bench.py`` (import, engine, pages, dashboard,
-backtest, metrics).
+backtest, metrics, api).
 Each measures the product's figure and a baseline in the same run and reports their ratio;
 recorded results live in ``benchmarks/results/`` with the machine and the date.
 Benchmarks need PostgreSQL: DATABASE_URL must point at a database they may fill (they create
