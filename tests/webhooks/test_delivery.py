@@ -299,3 +299,52 @@ def test_a_secret_is_a_standard_webhooks_secret():
     assert secret.startswith("whsec_")
     assert secret != rules.secret_generate()
     Webhook(secret)  # the package reads it
+
+
+def test_the_nightly_run_announces_the_cases_it_opens_and_the_statuses_it_moves(admin_user):
+    from clients.stats import refresh_clients
+    from reactivation.services import pipeline
+    from tests.factories import TransactionFactory
+
+    day = dt.date(2026, 11, 23)
+    services.endpoint_create(
+        name="crm", url="http://127.0.0.1:9/h", events=["case.opened", "client.status_changed"]
+    )
+    clients = [ClientFactory() for _ in range(4)]
+    for client in clients:  # one purchase 91 days before: sleeping yesterday, lost today
+        TransactionFactory(client=client, date=day - dt.timedelta(days=91))
+    refresh_clients(client_ids=None, as_of=day - dt.timedelta(days=1))
+
+    pipeline.nightly_run(as_of=day, snapshot=False)
+
+    opened = OutboxEvent.objects.filter(event_type="case.opened")
+    assert sorted(e.payload["data"]["client"] for e in opened) == sorted(
+        c.external_id for c in clients
+    )
+    assert {e.payload["data"]["id"] for e in opened} == set(
+        Case.objects.filter(opened_on=day).values_list("pk", flat=True)
+    )
+    moved = OutboxEvent.objects.filter(event_type="client.status_changed")
+    assert {(e.payload["data"]["from"], e.payload["data"]["to"]) for e in moved} == {
+        ("sleeping", "lost")
+    }
+    assert moved.count() == 4
+    assert Delivery.objects.count() == 8
+
+    pipeline.nightly_run(as_of=day, snapshot=False)  # a second run is a no-op: nothing twice
+    assert OutboxEvent.objects.count() == 8
+
+
+def test_a_purchase_through_the_api_announces_the_case_it_wins_back(admin_user):
+    from reactivation.api.services import transactions_record
+
+    services.endpoint_create(name="crm", url="http://127.0.0.1:9/h", events=["case.closed"])
+    case = CaseFactory(client=ClientFactory(external_id="W-1"), opened_on=dt.date(2026, 11, 2))
+    transactions_record(
+        [{"id": "P-1", "client": "W-1", "date": "2026-11-10", "amount": "500"}],
+        today=dt.date(2026, 11, 10),
+    )
+    event = OutboxEvent.objects.get(event_type="case.closed")
+    assert event.payload["data"]["id"] == case.pk
+    assert event.payload["data"]["status"] == "won_back"
+    assert event.payload["data"]["transaction"] == "P-1"
