@@ -720,8 +720,8 @@ class PeriodFiguresRecord(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    start = models.DateField(_("from"))
-    end = models.DateField(_("to"))
+    start = models.DateField(_("From"))
+    end = models.DateField(_("To"))
     segment = models.CharField(_("segment"), max_length=20)  # "all", "none" or the segment's id
     manager = models.PositiveIntegerField(_("manager"), default=0)  # the manager's id, 0: all
     data_version = models.CharField(_("data version"), max_length=100)

@@ -18,8 +18,8 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("start", models.DateField(verbose_name="from")),
-                ("end", models.DateField(verbose_name="to")),
+                ("start", models.DateField(verbose_name="From")),
+                ("end", models.DateField(verbose_name="To")),
                 ("segment", models.CharField(max_length=20, verbose_name="segment")),
                 ("manager", models.PositiveIntegerField(default=0, verbose_name="manager")),
                 ("data_version", models.CharField(max_length=100, verbose_name="data version")),
