@@ -265,3 +265,44 @@ def test_without_a_broker_the_nightly_run_computes_no_figures(
     with django_capture_on_commit_callbacks(execute=True):
         pipeline.nightly_run(as_of=as_of)
     assert not PeriodFiguresRecord.objects.exists()
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_computes_what_the_page_and_the_nightly_run_enqueue(business, owner, login):
+    from tests.reactivation.test_worker import start_worker, stop_worker, wait_for
+
+    assert not app.conf.task_always_eager
+    app.control.purge()
+    client = login(owner)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(customers.PurchaseLog, "load", None)  # the request must not read it
+        page = client.get(URL, PERIOD)
+        assert 'id="figures-pending"' in page.content.decode()
+        assert client.get(URL, PERIOD).status_code == 200
+    (row,) = PeriodFiguresRecord.objects.all()
+    worker = start_worker()
+    try:
+        wait_for(lambda: PeriodFiguresRecord.objects.filter(pk=row.pk, state="done").exists())
+        poll = client.get(URL, {**PERIOD, "figures": "wait"}, HTTP_HX_REQUEST="true")
+        assert poll.status_code == 200
+        assert 'id="kpi-retention">80.0 %' in poll.content.decode()
+        # The nightly run (here for the day after the data's last snapshot) enqueues the
+        # default views, and the worker computes every one of them.
+        as_of = END + dt.timedelta(days=1)
+        pipeline.nightly_run(as_of=as_of)
+        views = stored_figures.default_views(end=as_of)
+        wait_for(
+            lambda: (
+                PeriodFiguresRecord.objects.filter(end=as_of, state="done").count() == len(views)
+            ),
+            timeout=180,
+        )
+    finally:
+        stop_worker(worker)
+        app.control.purge()
+    assert PeriodFiguresRecord.objects.filter(
+        data_version=stored_figures.data_version()
+    ).count() == len(views)
+    assert len(views) == 6 * (1 + Segment.objects.count())
