@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from clients.importing import fields
@@ -13,11 +15,12 @@ from clients.importing.messages import FIELD_LABELS
 from clients.models import ImportJob
 
 ALLOWED_EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
-MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 
 ERR_EXTENSION = _("Upload a CSV or XLSX file (.csv, .txt, .tsv or .xlsx).")
 ERR_EMPTY = _("The file is empty.")
-ERR_TOO_BIG = _("The file is larger than 512 MB: import it with the import_transactions command.")
+ERR_TOO_BIG = _(
+    "The file is larger than %(limit)s: import it with the import_transactions command."
+)
 ERR_MAPPED_TWICE = _("“%(field)s” is chosen for more than one column.")
 ERR_REQUIRED_UNMAPPED = _("Choose a column for “%(field)s”: it is required.")
 
@@ -55,8 +58,10 @@ class ImportUploadForm(forms.Form):
             raise forms.ValidationError(ERR_EXTENSION)
         if upload.size == 0:
             raise forms.ValidationError(ERR_EMPTY)
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(ERR_TOO_BIG)
+        if upload.size > settings.UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(
+                ERR_TOO_BIG, params={"limit": filesizeformat(settings.UPLOAD_MAX_BYTES)}
+            )
         return upload
 
 

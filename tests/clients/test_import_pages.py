@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.defaultfilters import filesizeformat
 
-from clients.forms import ERR_EXTENSION, ERR_MAPPED_TWICE
+from clients.forms import ERR_EXTENSION, ERR_MAPPED_TWICE, ERR_TOO_BIG
 from clients.models import Client, ImportJob, Transaction
 from tests.clients.test_import_jobs import live_run
 
@@ -170,6 +171,18 @@ def test_upload_of_another_format_is_refused(login, admin_user):
     response = upload(login(admin_user), b"%PDF-1.4", name="scan.pdf")
     assert response.status_code == 400
     assert str(ERR_EXTENSION) in response.context["form"].errors["file"]
+    assert not ImportJob.objects.exists()
+
+
+def test_an_upload_past_the_configured_limit_is_refused_naming_the_limit(
+    login, admin_user, settings
+):
+    settings.UPLOAD_MAX_BYTES = 1024
+    response = upload(login(admin_user), b"client;date;amount\n" + b"K1;2026-01-01;1\n" * 200)
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == [
+        ERR_TOO_BIG % {"limit": filesizeformat(1024)}
+    ]
     assert not ImportJob.objects.exists()
 
 
