@@ -229,6 +229,25 @@ MATRIX: dict[str, Entry] = {
         get=POST_ONLY,
         post=_roles(manager=403, owner=403, admin=404),
     ),
+    # Webhooks (a form without its fields is refused; no endpoint or delivery has id 0)
+    "settings_webhooks": Entry(
+        "/settings/webhooks/", get=ADMIN_ONLY, post=_roles(manager=403, owner=403, admin=400)
+    ),
+    "settings_webhook": Entry(
+        "/settings/webhooks/0/",
+        get=_roles(manager=403, owner=403, admin=404),
+        post=_roles(manager=403, owner=403, admin=404),
+    ),
+    "settings_webhook_deactivate": Entry(
+        "/settings/webhooks/0/deactivate/",
+        get=POST_ONLY,
+        post=_roles(manager=403, owner=403, admin=404),
+    ),
+    "settings_webhook_redeliver": Entry(
+        "/settings/webhooks/0/deliveries/0/redeliver/",
+        get=POST_ONLY,
+        post=_roles(manager=403, owner=403, admin=404),
+    ),
     # Telephony: the phone system's webhook answers a wrong token with 403 to everyone; no
     # phone system is set up here, so dialling says so and returns to the case.
     "phone_webhook": Entry("/hooks/phone/zadarma/wrong-token/", get=_same(403), post=_same(403)),
