@@ -39,6 +39,19 @@ def normalize_phone(text: str, region: str = DEFAULT_REGION) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
+def format_phone(text: str, region: str = DEFAULT_REGION) -> str:
+    """A stored number as people read it: ``+79123456789`` -> ``+7 912 345-67-89``; anything
+    that is not a valid number as it is."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return text
+    if not phonenumbers.is_valid_number(number):
+        return text
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def phone_digits(text: str, region: str = DEFAULT_REGION) -> str | None:
     """The digits to look for in stored E.164 phones when ``text`` is typed as a phone, or None.
 

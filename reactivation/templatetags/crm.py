@@ -10,7 +10,15 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from clients.search import format_phone
+
 register = template.Library()
+
+
+@register.filter
+def phone(value: str) -> str:
+    """A stored (E.164) phone as people read it: +7 912 345-67-89."""
+    return format_phone(value or "")
 
 
 @register.filter

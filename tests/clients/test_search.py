@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from clients.models import Client
-from clients.search import normalize_phone, phone_digits, sqlite_like
+from clients.search import format_phone, normalize_phone, phone_digits, sqlite_like
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +111,24 @@ def test_phone_digits_reads_what_is_typed(typed, digits):
 )
 def test_sqlite_like_folds_every_letter_and_keeps_escapes(pattern, text, escape, expected):
     assert sqlite_like(pattern, text, escape) is expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("+79123456789", "+7 912 345-67-89"),
+        ("+442071838750", "+44 20 7183 8750"),
+        ("доб. 12", "доб. 12"),
+        ("", ""),
+    ],
+)
+def test_a_stored_phone_reads_as_people_write_it(stored, shown):
+    assert format_phone(stored) == shown
+
+
+def test_pages_show_phones_as_people_write_them_and_dial_the_stored_number(login, owner):
+    client = ClientFactory(external_id="P1", phone="+79123456789")
+    listing = login(owner).get("/clients/").content.decode()
+    assert "+7 912 345-67-89" in listing
+    card = login(owner).get(f"/clients/{client.pk}/").content.decode()
+    assert 'href="tel:+79123456789"' in card and "+7 912 345-67-89" in card
