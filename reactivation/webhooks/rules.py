@@ -31,3 +31,14 @@ def backoff_seconds(attempt: int, *, base: float, cap: float) -> float:
     """Seconds to wait after the ``attempt``-th failed try (1-based): base, 2x base, 4x base...
     up to ``cap``."""
     return min(cap, base * 2 ** max(0, attempt - 1))
+
+
+def retry_after_seconds(header: str | None) -> float | None:
+    """The seconds a ``Retry-After`` header asks for (its number form; a date is ignored)."""
+    if not header:
+        return None
+    try:
+        seconds = float(header.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None

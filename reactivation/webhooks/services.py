@@ -95,6 +95,7 @@ class Sent:
     status_code: int | None
     error: str
     duration_ms: int
+    retry_after: float | None = None
 
 
 def _timeout() -> float:
@@ -127,7 +128,8 @@ def _post(url: str, headers: dict[str, str], body: str) -> Sent:
         kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
         return Sent(None, f"{kind}: {exc}"[:1000], elapsed)
     elapsed = int((time.monotonic() - started) * 1000)
-    return Sent(response.status_code, "", elapsed)
+    retry_after = rules.retry_after_seconds(response.headers.get("Retry-After"))
+    return Sent(response.status_code, "", elapsed, retry_after)
 
 
 def _claim(delivery_id: int, now: dt.datetime) -> bool:
@@ -169,6 +171,8 @@ def delivery_attempt(*, delivery_id: int) -> Attempt | None:
         wait = rules.backoff_seconds(
             number, base=settings.WEBHOOK_RETRY_BASE_SECONDS, cap=settings.WEBHOOK_RETRY_MAX_SECONDS
         )
+        if sent.retry_after is not None:  # a 429 or 503 that says when: not sooner than that
+            wait = min(max(wait, sent.retry_after), settings.WEBHOOK_RETRY_MAX_SECONDS)
         next_at = finished + dt.timedelta(seconds=wait)
     else:
         state = Delivery.State.FAILED

@@ -348,3 +348,26 @@ def test_a_purchase_through_the_api_announces_the_case_it_wins_back(admin_user):
     assert event.payload["data"]["id"] == case.pk
     assert event.payload["data"]["status"] == "won_back"
     assert event.payload["data"]["transaction"] == "P-1"
+
+
+def test_a_429_with_retry_after_waits_at_least_that_long(
+    httpserver, endpoint, admin_user, django_capture_on_commit_callbacks
+):
+    httpserver.expect_request("/hook").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "600"}
+    )
+    before = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        _close(CaseFactory(), admin_user)
+    delivery = Delivery.objects.get()
+    assert delivery.state == Delivery.State.PENDING
+    assert delivery.next_attempt_at >= before + dt.timedelta(seconds=600)
+    with _later(0.1):  # past the backoff's 30 s, before the 600 s asked for
+        assert services.deliveries_send_due() == 0
+
+
+def test_retry_after_is_read_in_seconds_only():
+    assert rules.retry_after_seconds("120") == 120
+    assert rules.retry_after_seconds("Wed, 21 Oct 2026 07:28:00 GMT") is None
+    assert rules.retry_after_seconds("") is None
+    assert rules.retry_after_seconds("-5") is None
