@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from standardwebhooks import Webhook
 
 from reactivation.webhooks import outbox, rules
-from reactivation.webhooks.models import EVENT_TYPES, Attempt, Delivery, Endpoint
+from reactivation.webhooks.models import EVENT_TYPES, Attempt, Delivery, Endpoint, OutboxEvent
 
 ERR_NO_EVENTS = _("Choose at least one event.")
 ERR_UNKNOWN_EVENT = _("Unknown event.")
@@ -211,3 +211,25 @@ def deliveries_send_due(*, limit: int = SEND_BATCH) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     return deliveries_send(delivery_ids=ids)
+
+
+PURGE_CHUNK = 1000
+
+
+def outbox_purge(*, now: dt.datetime | None = None, chunk: int = PURGE_CHUNK) -> int:
+    """Delete up to ``chunk`` events older than ``WEBHOOK_KEEP_DAYS`` whose deliveries have all
+    ended (delivered or failed), with their deliveries and attempts; returns the events
+    deleted. The sweep calls it each minute, so a backlog goes in small steps."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.WEBHOOK_KEEP_DAYS)
+    ids = list(
+        OutboxEvent.objects.filter(created_at__lt=cutoff)
+        .exclude(deliveries__state=Delivery.State.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:chunk]
+    )
+    if not ids:
+        return 0
+    with transaction.atomic():
+        Attempt.objects.filter(delivery__event_id__in=ids).delete()
+        Delivery.objects.filter(event_id__in=ids).delete()
+        return OutboxEvent.objects.filter(pk__in=ids).delete()[0]

@@ -27,4 +27,5 @@ def webhooks_send_deliveries(delivery_ids: list[int]) -> int:
 
 @shared_task(name="webhooks.sweep", acks_late=True)
 def webhooks_sweep() -> int:
+    services.outbox_purge()
     return services.deliveries_send_due()

@@ -371,3 +371,24 @@ def test_retry_after_is_read_in_seconds_only():
     assert rules.retry_after_seconds("Wed, 21 Oct 2026 07:28:00 GMT") is None
     assert rules.retry_after_seconds("") is None
     assert rules.retry_after_seconds("-5") is None
+
+
+def test_old_ended_events_are_purged_and_pending_ones_kept(
+    settings, httpserver, endpoint, admin_user, django_capture_on_commit_callbacks
+):
+    from reactivation.webhooks.tasks import webhooks_sweep
+
+    settings.WEBHOOK_KEEP_DAYS = 30
+    httpserver.expect_ordered_request("/hook").respond_with_data("ok")
+    httpserver.expect_ordered_request("/hook").respond_with_data("", status=500)
+    with django_capture_on_commit_callbacks(execute=True):
+        _close(CaseFactory(), admin_user)  # delivered
+    with django_capture_on_commit_callbacks(execute=True):
+        _close(CaseFactory(), admin_user)  # pending a retry
+    assert services.outbox_purge() == 0  # not old yet
+    with time_machine.travel(timezone.now() + dt.timedelta(days=31)):
+        assert services.outbox_purge() == 1
+        webhooks_sweep()  # the sweep purges too (nothing left to purge) and retries
+    assert OutboxEvent.objects.count() == 1
+    assert Delivery.objects.get().event == OutboxEvent.objects.get()
+    assert Attempt.objects.filter(delivery__event__in=OutboxEvent.objects.all()).count() >= 1
