@@ -10,6 +10,7 @@ import time_machine
 
 from calls.models import Call, Reason
 from calls.services import CallInput, call_record
+from clients.search import format_phone
 from reactivation.models import Case, WeeklyPlan
 from reactivation.services.cases import ERR_ALREADY_CLAIMED, CaseError, case_claim
 from reactivation.services.offers import offer_issue
@@ -383,7 +384,8 @@ def test_a_row_of_the_week_shows_the_case_and_its_client(alice, login):
     assert (row.segment_name, row.abc_class, row.attempts) == ("Рестораны", "B", 2)
     assert row.get_status_display() == "Open"
     html = response.content.decode()
-    for shown in (case.client.name, case.client.phone, "Рестораны", f"/cases/{case.pk}/"):
+    phone = format_phone(case.client.phone)
+    for shown in (case.client.name, phone, "Рестораны", f"/cases/{case.pk}/"):
         assert shown in html
 
 
