@@ -4,9 +4,11 @@ table (definitions: docs/metrics.md; formulas: ``reactivation.metrics``).
 
 ``period_figures(...)`` reads the purchase days up to the period's end once
 (``selectors.customers.PurchaseLog``), the period's revenue and margin in one aggregate and
-the cases opened in the period; everything else is numpy over that read. The dashboard shows
-these figures (cached with the page) and ``manage.py metrics`` prints them, so both say the
-same.
+the cases opened in the period; everything else is numpy over that read. That costs seconds
+on a large base, so the dashboard never calls it in a request when a broker is configured: the
+task ``period_figures_compute`` stores the result per view (``PeriodFigures.to_dict``, in
+``PeriodFiguresRecord``; see ``services.figures``) and the page reads that row.
+``manage.py metrics`` prints the same figures, computed directly, so both say the same.
 """
 
 from __future__ import annotations
