@@ -306,3 +306,31 @@ def test_a_real_worker_computes_what_the_page_and_the_nightly_run_enqueue(busine
         data_version=stored_figures.data_version()
     ).count() == len(views)
     assert len(views) == 6 * (1 + Segment.objects.count())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_for_one_view_enqueue_one_computation(enqueued):
+    import threading
+
+    from django.db import connection
+
+    view = View(start=START, end=END)
+    barrier = threading.Barrier(8)
+    states: list[str] = []
+
+    def ask() -> None:
+        try:
+            barrier.wait()
+            states.append(stored_figures.figures_request(view).state)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert states == ["pending"] * 8
+    assert enqueued == [(START.isoformat(), END.isoformat(), "all", 0)]
+    assert PeriodFiguresRecord.objects.count() == 1
