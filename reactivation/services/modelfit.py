@@ -179,3 +179,20 @@ def models_refit(*, until: dt.date, only_auto: bool = True) -> list[SegmentFit]:
             model_apply(segment=segment, fit=fit)
         fits.append(fit)
     return fits
+
+
+def models_fit_missing(*, until: dt.date) -> list[SegmentFit]:
+    """Fit and apply every segment (and the clients without one) that has no fit yet: what a
+    first load needs, so that one-time buyers get the fitted cycle prior from the first
+    statuses, not a week later when the weekly run fits them. Segments fitted already are
+    left as they are."""
+    fits = []
+    for segment in fit_groups(only_auto=False):
+        holder = segment if segment is not None else default_policy()
+        if holder.model_r is not None:
+            continue
+        fit = model_fit(segment=segment, until=until)
+        if fit.ok:
+            model_apply(segment=segment, fit=fit)
+        fits.append(fit)
+    return fits

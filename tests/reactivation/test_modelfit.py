@@ -252,3 +252,34 @@ def test_the_sql_caps_a_fitted_strength_as_the_rule_does():
     # (600 x 10 + 400) / (10 + 3 - 1): the strength capped at 10, the typical gap 600 days.
     assert client.stats.cycle_days == pytest.approx(6400 / 12)
     assert refresh_clients_orm(client_ids=None, as_of=UNTIL) == 0
+
+
+@pytest.mark.django_db
+def test_a_first_rebuild_fits_the_segments_without_a_fit_so_one_time_buyers_get_the_fitted_cycle(
+    capsys,
+):
+    segment = simulated_segment("coffee")
+    pinned = SegmentFactory(code="tea", model_r=0.5, model_alpha=10.0, model_a=0.8, model_b=2.5)
+    buyer = one_time_buyer(segment)
+    assert buyer.stats.cycle_days == pytest.approx(30.0)  # no fit yet: the typed default
+
+    call_command("rebuild_stats", "--as-of", UNTIL.isoformat())
+
+    segment.refresh_from_db()
+    pinned.refresh_from_db()
+    buyer.stats.refresh_from_db()
+    assert segment.has_model and segment.model_fitted_until == UNTIL
+    assert buyer.stats.cycle_days == pytest.approx(segment.model_alpha / segment.model_r)
+    assert pinned.model_alpha == 10.0  # a segment fitted already is left alone
+    assert "Fitted coffee on 301 clients" in capsys.readouterr().out  # with the one-time buyer
+
+
+@pytest.mark.django_db
+def test_rebuild_stats_no_fit_keeps_the_typed_cycle():
+    segment = simulated_segment("coffee")
+    buyer = one_time_buyer(segment)
+    call_command("rebuild_stats", "--as-of", UNTIL.isoformat(), "--no-fit")
+    segment.refresh_from_db()
+    buyer.stats.refresh_from_db()
+    assert not segment.has_model
+    assert buyer.stats.cycle_days == pytest.approx(30.0)
