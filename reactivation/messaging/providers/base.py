@@ -14,6 +14,7 @@ Providers write nothing: the services apply what they return.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,12 +57,16 @@ class PermanentProviderError(ProviderError):
     """A retry would fail the same way: the message fails with the provider's reason."""
 
 
-class Provider:
+class Provider(ABC):
+    """One provider of one channel: each implements ``send``; ``parse_status`` reads its
+    status callbacks where it has them."""
+
     name = ""
     channel = ""
 
-    def send(self, message: Any) -> ProviderResult:  # pragma: no cover - the interface
-        raise NotImplementedError
+    @abstractmethod
+    def send(self, message: Any) -> ProviderResult:
+        """Hand the message to the provider; raise a ProviderError subclass on failure."""
 
     def parse_status(self, request: Any) -> list[StatusReport | InboundReply]:
         return []

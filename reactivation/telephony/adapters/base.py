@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +117,9 @@ class OriginateError(Exception):
 
 
 @dataclass
-class Adapter:
+class Adapter(ABC):
+    """One phone system: each adapter implements the four abstract methods."""
+
     config: AdapterConfig
     default_base_url: str = field(default="", init=False)
 
@@ -124,22 +127,25 @@ class Adapter:
     def base_url(self) -> str:
         return (self.config.base_url or self.default_base_url).rstrip("/")
 
+    @abstractmethod
     def verify(self, request: WebhookRequest) -> bool:
-        raise NotImplementedError
+        """Whether the request carries the phone system's valid signature."""
 
     def handshake(self, request: WebhookRequest) -> tuple[str, dict[str, str]] | None:
         """The body and headers answering a set-up check, or None when this is not one."""
         return None
 
+    @abstractmethod
     def parse(self, request: WebhookRequest) -> list[CallEvent]:
-        raise NotImplementedError
+        """The call events a verified request reports."""
 
+    @abstractmethod
     def originate(self, *, extension: str, number: str, request_id: str) -> OriginateResult:
-        raise NotImplementedError
+        """Ask the phone system to ring ``extension``, then ``number``."""
 
+    @abstractmethod
     def recording(self, *, recording_ref: str, recording_url: str, call_id: str) -> str:
         """A link that plays the recording now (links expire), or "" when there is none."""
-        raise NotImplementedError
 
 
 def local_time(text: str, tz: dt.tzinfo) -> dt.datetime:
