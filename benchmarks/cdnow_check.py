@@ -34,16 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 YEAR = (dt.date(1997, 7, 1), dt.date(1998, 6, 30))
 CALIBRATION_END = dt.date(1997, 9, 30)
 HOLDOUT = (dt.date(1997, 10, 1), dt.date(1998, 6, 30))
-# The default policy (reactivation.models.Policy): a one-time buyer's cycle is the typed
-# default until a model is fitted; one pseudo-gap of prior; active within one cycle, lost
-# after three.
-DEFAULT_CYCLE, PRIOR, SLEEPING_AFTER, FLAG_AFTER, MIN_CYCLE, MAX_CYCLE = (
-    30.0,
-    1.0,
-    1.0,
-    3.0,
-    1,
-    3650,
+# The default policy (reactivation.models.Policy): active within one cycle, lost after three;
+# cycles clamped to 1..3650 days. The prior (strength r, typical gap) is the one the product
+# fitted and applied on the load (rebuild_stats fits a segment with no fit), read back from it.
+SLEEPING_AFTER, FLAG_AFTER, MIN_CYCLE, MAX_CYCLE = 1.0, 3.0, 1, 3650
+MAX_FITTED_PRIOR_STRENGTH = 10.0  # reactivation.rules
+PRIOR_SQL = (
+    "import json; from reactivation.models import Policy; p = Policy.objects.get(segment=None); "
+    "print(json.dumps([p.model_r, p.model_alpha, p.default_cycle_days, p.prior_strength]))"
 )
 
 
@@ -69,30 +67,34 @@ def write_import_file(days: dict[str, dict[dt.date, float]], target: Path) -> No
                 out.write(f"{client};{day:%d.%m.%Y};{money}\n")
 
 
-def is_customer(purchases: list[dt.date], on: dt.date) -> bool:
+def prior(model_r, model_alpha, typed_cycle, typed_strength) -> tuple[float, float]:
+    """(strength, typical gap) as reactivation.rules.prior_in_use has them."""
+    if model_r and model_alpha:
+        return min(model_r, MAX_FITTED_PRIOR_STRENGTH), model_alpha / model_r
+    return typed_strength, typed_cycle
+
+
+def is_customer(purchases: list[dt.date], on: dt.date, strength: float, gap: float) -> bool:
     """Bought by ``on`` and not lost on it, by the rule of docs/engine.md."""
     before = [d for d in purchases if d <= on]
     if not before:
         return False
     n = len(before)
     span = (before[-1] - before[0]).days
-    cycle = (DEFAULT_CYCLE * PRIOR + span) / (PRIOR + n - 1)
+    cycle = (gap * strength + span) / (strength + n - 1)
     cycle = min(MAX_CYCLE, max(MIN_CYCLE, cycle))
     return (on - before[-1]).days <= FLAG_AFTER * cycle
 
 
-def truth(days: dict[str, dict[dt.date, float]]) -> dict:
+def truth(days: dict[str, dict[dt.date, float]], strength: float, gap: float) -> dict:
     purchases = {
         c: sorted(d for d, amount in amounts.items() if amount > 0) for c, amounts in days.items()
     }
     start, end = YEAR[0] - dt.timedelta(days=1), YEAR[1]
-    at_start = {c for c, p in purchases.items() if is_customer(p, start)}
-    at_end = {c for c, p in purchases.items() if is_customer(p, end)}
+    at_start = {c for c, p in purchases.items() if is_customer(p, start, strength, gap)}
+    at_end = {c for c, p in purchases.items() if is_customer(p, end, strength, gap)}
     new = {c for c in at_end if purchases[c] and YEAR[0] <= purchases[c][0] <= YEAR[1]}
     retained = at_start & at_end
-    before = [
-        d for c in at_start for d in purchases[c] if start - dt.timedelta(days=364) <= d <= start
-    ]
     in_year = [d for c in at_start for d in purchases[c] if YEAR[0] <= d <= YEAR[1]]
     revenue_next_year = sum(
         amount for c in at_start for d, amount in days[c].items() if YEAR[0] <= d <= YEAR[1]
@@ -108,8 +110,6 @@ def truth(days: dict[str, dict[dt.date, float]]) -> dict:
         },
         "retention_rate": len(retained) / len(at_start),
         "purchases_per_year": len(in_year) / len(at_start),
-        # The log starts on 1997-01-01: the year before the period holds half a year.
-        "purchases_per_year_before": 2 * len(before) / len(at_start),
         "revenue_per_start_customer_next_year": revenue_next_year / len(at_start),
         "holdout_purchase_days": holdout,
     }
@@ -134,7 +134,8 @@ def product(days: dict[str, dict[dt.date, float]]) -> dict:
         write_import_file(days, source)
         manage("migrate", "--noinput", "-v", "0", env=env)
         manage("import_transactions", str(source), env=env)
-        manage("rebuild_stats", "--as-of", "1998-07-01", env=env)
+        rebuilt = manage("rebuild_stats", "--as-of", "1998-07-01", env=env)
+        fitted = json.loads(manage("shell", "-c", PRIOR_SQL, env=env).strip().splitlines()[-1])
         year = json.loads(
             manage("metrics", "--from", str(YEAR[0]), "--to", str(YEAR[1]), "--json", env=env)
         )
@@ -151,7 +152,12 @@ def product(days: dict[str, dict[dt.date, float]]) -> dict:
                 env=env,
             )
         )
-    return {"year": year, "forecast": forecast["forecast"]}
+    return {
+        "year": year,
+        "forecast": forecast["forecast"],
+        "prior": prior(*fitted),
+        "rebuild": rebuilt.strip().splitlines(),
+    }
 
 
 def main() -> None:
@@ -160,11 +166,14 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     days = read_log(options.log)
-    expected = truth(days)
     shown = product(days)
+    strength, gap = shown["prior"]
+    expected = truth(days, strength, gap)
     year = shown["year"]
     report = {
         "clients": len(days),
+        "rebuild_stats": shown["rebuild"],
+        "cycle_prior": {"strength": strength, "typical_gap_days": gap},
         "customers": {"product": year["customers"], "raw_log": expected["customers"]},
         "retention_rate": {
             "product": year["retention_rate"],
@@ -173,7 +182,6 @@ def main() -> None:
         "purchases_per_year": {
             "product": year["ltv"]["purchases_per_year"],
             "raw_log_in_the_year": expected["purchases_per_year"],
-            "raw_log_half_year_before_x2": expected["purchases_per_year_before"],
         },
         "ltv": year["ltv"],
         "revenue_per_start_customer_next_year": expected["revenue_per_start_customer_next_year"],
