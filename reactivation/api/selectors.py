@@ -19,6 +19,7 @@ from reactivation.api.errors import ApiError, ItemError
 from reactivation.models import Case, Offer
 from reactivation.selectors.model import p_alive_for
 from reactivation.selectors.week import week_start
+from reactivation.telephony.selectors import phone_calls_for_case
 
 User = get_user_model()
 
@@ -174,15 +175,48 @@ def case_row(case: Case) -> dict[str, Any]:
 
 
 def case_calls(case: Case) -> list[dict[str, Any]]:
-    calls = (
+    """The case's calls, newest first: each typed call with the phone system's fields of the
+    call it records (null where none), and the calls the phone system logged that nobody has
+    recorded on the form yet (``id`` and ``outcome`` null)."""
+    calls = list(
         Call.objects.filter(case=case)
         .select_related("manager", "reason", "script_version")
         .order_by("-called_at", "-pk")
     )
-    return [call_row(call) for call in calls]
+    phone = phone_calls_for_case(case_id=case.pk)
+    typed = {call.pk for call in calls}
+    by_call = {row["call_id"]: row for row in phone if row["call_id"] in typed}
+    rows = [call_row(call, by_call.get(call.pk)) for call in calls]
+    rows += [_phone_only_row(case, row) for row in phone if row["call_id"] not in typed]
+    return sorted(rows, key=lambda row: row["called_at"] or _EPOCH, reverse=True)
 
 
-def call_row(call: Call) -> dict[str, Any]:
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
+PHONE_FIELDS = ("direction", "result", "duration", "started_at", "recording")
+
+
+def _phone_fields(phone: dict[str, Any] | None) -> dict[str, Any]:
+    return {name: (phone or {}).get(name) for name in PHONE_FIELDS}
+
+
+def _phone_only_row(case: Case, phone: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": None,
+        "case": case.pk,
+        "called_at": phone["started_at"],
+        "manager": phone["manager"],
+        "outcome": None,
+        "reason": None,
+        "notes": "",
+        "next_call_on": None,
+        "script_version": None,
+        "answers": {},
+        **_phone_fields(phone),
+    }
+
+
+def call_row(call: Call, phone: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A typed call; ``phone``: the phone system's fields of the call it records."""
     return {
         "id": call.pk,
         "case": call.case_id,
@@ -194,6 +228,7 @@ def call_row(call: Call) -> dict[str, Any]:
         "next_call_on": call.next_call_on,
         "script_version": call.script_version_id,
         "answers": call.answers or {},
+        **_phone_fields(phone),
     }
 
 

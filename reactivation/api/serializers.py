@@ -12,6 +12,7 @@ from calls.models import Call, Reason, ScriptVersion
 from calls.services import PROMISED
 from clients.models import AbcClass, Status
 from reactivation.models import Case, Offer, OfferTemplate
+from reactivation.telephony.models import PhoneCall
 
 EXTERNAL_ID_MAX = 64
 
@@ -197,16 +198,26 @@ class CaseSerializer(serializers.Serializer):
 
 
 class CallSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    """A call on the case: typed on the call form, with the phone system's fields of the call
+    it records; or logged by the phone system alone (``id`` and ``outcome`` null)."""
+
+    id = serializers.IntegerField(allow_null=True)
     case = serializers.IntegerField()
-    called_at = serializers.DateTimeField()
+    called_at = serializers.DateTimeField(allow_null=True)
     manager = serializers.CharField(allow_null=True)
-    outcome = serializers.ChoiceField(choices=Call.Outcome.choices)
+    outcome = serializers.ChoiceField(choices=Call.Outcome.choices, allow_null=True)
     reason = serializers.CharField(allow_null=True)
     notes = serializers.CharField(allow_blank=True)
     next_call_on = serializers.DateField(allow_null=True)
     script_version = serializers.IntegerField(allow_null=True)
     answers = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    direction = serializers.ChoiceField(choices=PhoneCall.Direction.choices, allow_null=True)
+    result = serializers.ChoiceField(choices=PhoneCall.Result.choices, allow_null=True)
+    duration = serializers.IntegerField(allow_null=True, help_text="seconds")
+    started_at = serializers.DateTimeField(allow_null=True)
+    recording = serializers.CharField(
+        allow_null=True, help_text="the path that plays the recording (the case's access rule)"
+    )
 
 
 class CallInputSerializer(serializers.Serializer):

@@ -184,3 +184,51 @@ def test_a_key_without_a_user_cannot_record_a_call(api, keys, world):
     )
     assert response.status_code == 403
     assert not Call.objects.exists()
+
+
+def test_a_cases_calls_carry_the_phone_systems_fields(api, keys, world, alice):
+    from reactivation.telephony.models import PhoneAccount, PhoneCall
+
+    case = world["my_case"]
+    account = PhoneAccount(name="zadarma", provider="zadarma")
+    account.set_api_key("k")
+    account.set_api_secret("s")
+    account.save()
+    typed = Call.objects.create(
+        case=case,
+        client=case.client,
+        manager=alice,
+        outcome="reached",
+        called_at=dt.datetime(2026, 11, 17, 10, 0, tzinfo=dt.UTC),
+    )
+    start = dt.datetime(2026, 11, 17, 9, 58, tzinfo=dt.UTC)
+    PhoneCall.objects.create(
+        account=account,
+        provider_call_id="a",
+        direction="outbound",
+        case=case,
+        call=typed,
+        result="answered",
+        duration=125,
+        manager=alice,
+        started_at=start,
+        recording_ref="r",
+    )
+    PhoneCall.objects.create(  # logged by the phone system alone, not recorded on the form
+        account=account,
+        provider_call_id="b",
+        direction="inbound",
+        case=case,
+        result="no_answer",
+        duration=0,
+        started_at=start + dt.timedelta(hours=2),
+    )
+    rows = api.get(f"/api/v1/cases/{case.pk}/calls", key=keys["alice"]).json()
+    assert [(r["id"], r["outcome"], r["direction"], r["result"]) for r in rows] == [
+        (None, None, "inbound", "no_answer"),
+        (typed.pk, "reached", "outbound", "answered"),
+    ]
+    recorded = rows[1]
+    assert (recorded["duration"], recorded["started_at"]) == (125, "2026-11-17T12:58:00+03:00")
+    assert recorded["recording"].startswith("/phone/calls/")
+    assert rows[0]["recording"] is None and rows[0]["called_at"] == "2026-11-17T14:58:00+03:00"
