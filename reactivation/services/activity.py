@@ -16,6 +16,7 @@ from django.db.models import Count, DateField, Exists, ExpressionWrapper, F, Out
 from django.db.models.functions import TruncDate
 
 from calls.models import Call
+from calls.outcomes import counted_outcome
 from clients.models import Transaction
 from reactivation.models import (
     BusinessSettings,
@@ -88,7 +89,14 @@ def activity_refresh(*, start: dt.date, end: dt.date) -> dict[str, int]:
     cases = Case.objects.filter(opened_on__gte=start, opened_on__lte=end)
     treated = Q(is_control=False)
     has_call = Q(Exists(Call.objects.filter(case=OuterRef("pk"))))
-    has_reach = Q(Exists(Call.objects.filter(case=OuterRef("pk"), outcome=Call.Outcome.REACHED)))
+    # Reached as the phone system saw it where it carried the call (calls.outcomes).
+    has_reach = Q(
+        Exists(
+            Call.objects.annotate(counted=counted_outcome()).filter(
+                case=OuterRef("pk"), counted=Call.Outcome.REACHED
+            )
+        )
+    )
     has_offer = Q(Exists(Offer.objects.filter(case=OuterRef("pk"))))
     won = Q(status=Case.Status.WON_BACK)
     cohort: dict[tuple, dict[str, object]] = defaultdict(dict)
@@ -142,9 +150,9 @@ def activity_refresh(*, start: dt.date, end: dt.date) -> dict[str, int]:
         Call.objects.filter(
             called_at__gte=zone_start, called_at__lt=zone_end, manager__isnull=False
         )
-        .annotate(day=TruncDate("called_at"))
+        .annotate(day=TruncDate("called_at"), counted=counted_outcome())
         .values("day", "client__segment_id", "manager_id")
-        .annotate(calls=Count("pk"), reached=Count("pk", filter=Q(outcome=Call.Outcome.REACHED)))
+        .annotate(calls=Count("pk"), reached=Count("pk", filter=Q(counted=Call.Outcome.REACHED)))
         .order_by()
     ):
         key = (as_date(item["day"]), item["client__segment_id"], item["manager_id"])

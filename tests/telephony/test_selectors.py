@@ -69,8 +69,8 @@ def test_the_phone_systems_outcome_counts_where_the_typed_one_contradicts_it(
     zadarma, alice, typed, phone, counted
 ):
     from calls.models import Call
+    from calls.outcomes import counted_outcome
     from reactivation.models import Case
-    from reactivation.telephony.selectors import call_outcome_expression
 
     case = CaseFactory(assigned_to=alice)
     call = Call.objects.create(
@@ -90,6 +90,41 @@ def test_the_phone_systems_outcome_counts_where_the_typed_one_contradicts_it(
             result=phone,
             call=call,
         )
-    assert Call.objects.annotate(counted=call_outcome_expression()).get().counted == counted
-    through_case = Case.objects.annotate(counted=call_outcome_expression("calls__")).get()
+    assert Call.objects.annotate(counted=counted_outcome()).get().counted == counted
+    through_case = Case.objects.annotate(counted=counted_outcome("calls__")).get()
     assert through_case.counted == counted
+
+
+def test_the_funnel_and_the_managers_figures_count_what_the_phone_system_saw(zadarma, alice):
+    from calls.models import Call
+    from reactivation.models import CaseCohortDaily, ManagerDaily
+    from reactivation.services.activity import activity_refresh
+
+    day = dt.date(2026, 12, 3)
+    answered = CaseFactory(assigned_to=alice, opened_on=day)  # typed "no answer", was answered
+    unanswered = CaseFactory(assigned_to=alice, opened_on=day)  # typed "reached", never answered
+    for case, typed, result in (
+        (answered, "no_answer", "answered"),
+        (unanswered, "reached", "no_answer"),
+    ):
+        call = Call.objects.create(
+            case=case,
+            client=case.client,
+            manager=alice,
+            called_at=dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC),
+            outcome=typed,
+        )
+        PhoneCall.objects.create(
+            account=zadarma,
+            provider_call_id=f"p{case.pk}",
+            direction="outbound",
+            case=case,
+            result=result,
+            call=call,
+        )
+    activity_refresh(start=day, end=day)
+    cohort = CaseCohortDaily.objects.filter(day=day)
+    assert sum(row.reached for row in cohort) == 1
+    assert sum(row.contacted for row in cohort) == 2
+    managers = ManagerDaily.objects.filter(day=day, manager=alice)
+    assert (sum(r.calls for r in managers), sum(r.reached for r in managers)) == (2, 1)
