@@ -27,4 +27,9 @@ app.conf.beat_schedule = {
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
     # New files in IMPORT_DROP_DIR, when it is set (docs/api.md, "The drop folder").
     "import-drop-folder": {"task": "api.import_drop_folder", "schedule": 60.0},
+    # Recording copies past PHONE_RECORDING_RETENTION_DAYS (docs/telephony.md), once a day.
+    "phone-recordings-purge": {
+        "task": "telephony.phone_recordings_purge",
+        "schedule": crontab(hour=4, minute=30),
+    },
 }

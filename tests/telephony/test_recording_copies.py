@@ -95,3 +95,11 @@ def test_without_a_retention_nothing_is_copied(settings, tmp_path, provider, sen
     assert not PhoneCall.objects.get().recording_file
     assert httpserver.log == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_beat_purges_recording_copies_once_a_day():
+    from reactivation.celery import app
+
+    entries = {entry["task"]: entry for entry in app.conf.beat_schedule.values()}
+    schedule = entries["telephony.phone_recordings_purge"]["schedule"]
+    assert (schedule.hour, schedule.minute) == ({4}, {30})
