@@ -63,7 +63,7 @@ def offers_redeem_by_code(*, as_of: dt.date, client_ids: list[int] | None = None
         .order_by("date", "pk")
         .values_list("pk", "client_id", "date", "promo_code")
     )
-    redeemed = 0
+    redeemed, announced = 0, []
     for transaction_id, client_id, date, promo_code in purchases:
         offer = by_code.get(_normalize(promo_code))
         if (
@@ -76,7 +76,9 @@ def offers_redeem_by_code(*, as_of: dt.date, client_ids: list[int] | None = None
             pk=offer.pk, status__in=[Offer.Status.ISSUED, Offer.Status.EXPIRED]
         ).update(status=Offer.Status.REDEEMED, redeemed_on=date, transaction_id=transaction_id)
         by_code.pop(offer.code)
-        outbox.offers_redeemed(offer_ids=[offer.pk])
+        announced.append(offer.pk)
+    # One outbox write for the night's redemptions (it keeps those really redeemed now).
+    outbox.offers_redeemed(offer_ids=announced)
     return redeemed
 
 
