@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.factories import PASSWORD, UserFactory
+from tests.worker import broker  # noqa: F401 - the fixture of the tests that use a real worker
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

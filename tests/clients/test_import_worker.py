@@ -6,19 +6,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connection
 
 from clients.models import Client, ImportJob, Transaction
 from clients.services import import_job_queue
 from reactivation.celery import app
+from tests.worker import start_worker as spawn_worker
+from tests.worker import stop_worker
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -63,37 +62,6 @@ def test_a_large_file_is_checked_and_imported_by_the_worker(settings, tmp_path):
 # or none.
 
 TIME_LIMIT = 600
-
-
-def spawn_worker() -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "IMPORT_JOB_TIME_LIMIT": str(TIME_LIMIT),
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "reactivation", "worker", "-l", "warning"]
-        + ["--pool", "prefork", "-c", "1", "--without-gossip", "--without-mingle"]
-        + ["-n", f"import-{os.getpid()}-{time.monotonic_ns()}@%h"],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=1):
-            return worker
-        assert worker.poll() is None, "the worker exited at start-up"
-    kill_worker(worker, signal.SIGTERM)
-    pytest.fail("the Celery worker did not start within 60 s")
-
-
-def kill_worker(worker: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, sig)
-        worker.wait(30)
 
 
 def pool_children(worker: subprocess.Popen) -> list[int]:
@@ -157,23 +125,25 @@ def test_a_worker_killed_mid_import_is_restarted_through_the_watchdog(big_job, l
     from clients.tasks import import_run
 
     job, rows = big_job
-    worker = spawn_worker()
+    worker = spawn_worker(env={"IMPORT_JOB_TIME_LIMIT": str(TIME_LIMIT)})
     try:
         import_run.delay(job.pk)
         job = running_mid_file(job, rows)
     finally:
-        kill_worker(worker)  # SIGKILL to the master and its pool: no chance to clean up
+        stop_worker(
+            worker, signal.SIGKILL
+        )  # SIGKILL to the master and its pool: no chance to clean up
     killed_at = time.monotonic()
     job.refresh_from_db()
     assert (job.state, job.attempts) == ("running", 1)
     assert not Transaction.objects.exists() and not Client.objects.exists()  # nothing partial
 
     admin = login(admin_user)
-    worker = spawn_worker()
+    worker = spawn_worker(env={"IMPORT_JOB_TIME_LIMIT": str(TIME_LIMIT)})
     try:
         job = ended(job, TIME_LIMIT, poll=lambda: admin.get(f"/import/{job.pk}/"))
     finally:
-        kill_worker(worker, signal.SIGTERM)
+        stop_worker(worker)
     assert time.monotonic() - killed_at < TIME_LIMIT
     assert (job.state, job.attempts, job.counts["created"]) == ("done", 2, rows)
     assert Transaction.objects.count() == rows
@@ -187,7 +157,7 @@ def test_a_task_redelivered_after_its_pool_process_died_restarts_the_job(big_job
     from clients.tasks import import_run
 
     job, rows = big_job
-    worker = spawn_worker()
+    worker = spawn_worker(env={"IMPORT_JOB_TIME_LIMIT": str(TIME_LIMIT)})
     try:
         import_run.delay(job.pk)
         job = running_mid_file(job, rows)
@@ -198,6 +168,6 @@ def test_a_task_redelivered_after_its_pool_process_died_restarts_the_job(big_job
         assert not Transaction.objects.exists()
         job = ended(job, TIME_LIMIT)
     finally:
-        kill_worker(worker, signal.SIGTERM)
+        stop_worker(worker)
     assert (job.state, job.attempts, job.counts["created"]) == ("done", 2, rows)
     assert Transaction.objects.count() == rows

@@ -3,16 +3,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from reactivation.celery import app
 from reactivation.messaging import services
@@ -21,56 +16,10 @@ from reactivation.messaging.tasks import message_deliver_task
 from reactivation.services.offers import offer_issue
 from tests.factories import CaseFactory, ClientFactory, OfferTemplateFactory, UserFactory
 from tests.messaging.conftest import NOON, TODAY, grant
+from tests.worker import start_worker, stop_worker, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def start_worker(extra_env: dict) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        **extra_env,
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "reactivation",
-            "worker",
-            "-l",
-            "warning",
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"msg-{os.getpid()}-{time.monotonic_ns()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=1):
-            return worker
-        assert worker.poll() is None, "the worker exited at start-up"
-    os.killpg(worker.pid, signal.SIGTERM)
-    pytest.fail("the Celery worker did not start within 60 s")
-
-
-def wait_for(predicate, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    pytest.fail("timed out")
 
 
 def test_a_worker_delivers_a_message_once(httpserver):
@@ -92,11 +41,12 @@ def test_a_worker_delivers_a_message_once(httpserver):
     offer_issue(case=case, template=OfferTemplateFactory(), by=manager, today=TODAY)
     grant(case.client)
     worker = start_worker(
-        {
+        pool="solo",
+        env={
             "SMS_PROVIDER": "smsru",
             "SMSRU_API_ID": "KEY",
             "SMS_BASE_URL": httpserver.url_for("/").rstrip("/"),
-        }
+        },
     )
     try:
         settings.SMS_PROVIDER = "smsru"
@@ -107,8 +57,7 @@ def test_a_worker_delivers_a_message_once(httpserver):
         message_deliver_task.delay(message.pk)  # the broker delivers the task again
         time.sleep(2)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(30)
+        stop_worker(worker)
         app.control.purge()
     message.refresh_from_db()
     assert (message.provider_id, message.attempts) == ("w-1", 1)

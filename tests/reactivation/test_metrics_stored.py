@@ -271,7 +271,7 @@ def test_without_a_broker_the_nightly_run_computes_no_figures(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_computes_what_the_page_and_the_nightly_run_enqueue(business, owner, login):
-    from tests.reactivation.test_worker import start_worker, stop_worker, wait_for
+    from tests.worker import start_worker, stop_worker, wait_for
 
     assert not app.conf.task_always_eager
     app.control.purge()

@@ -4,25 +4,17 @@ PostgreSQL database: end to end, with a helper sharing the chunks, and a worker 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
-import subprocess
-import sys
-import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from clients.models import Client
 from clients.stats import refresh_clients
-from reactivation.celery import app
 from reactivation.models import Case, PipelineRun
 from tests.factories import ClientFactory, TransactionFactory
+from tests.worker import start_worker, stop_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 D = dt.date(2026, 11, 23)
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -36,69 +28,6 @@ def lost_base(count: int) -> set[int]:
         ids.add(client.pk)
     refresh_clients(client_ids=None, as_of=D - dt.timedelta(days=1))
     return ids
-
-
-def start_worker(concurrency: int = 1) -> subprocess.Popen:
-    """A worker process on the test database (its name in DATABASE_URL) and the test's Redis."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "reactivation",
-            "worker",
-            "-l",
-            "warning",
-            "--pool",
-            "prefork",
-            "-c",
-            str(concurrency),
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=1):
-            return worker
-        assert worker.poll() is None, "the worker exited at start-up"
-    stop_worker(worker)
-    pytest.fail("the Celery worker did not start within 60 s")
-
-
-def stop_worker(worker: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, sig)
-        worker.wait(30)
-
-
-def wait_for(predicate, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    pytest.fail("timed out")
-
-
-@pytest.fixture
-def broker():
-    assert not settings.CELERY_TASK_ALWAYS_EAGER
-    app.control.purge()
-    yield app
-    app.control.purge()
 
 
 def run_state() -> tuple[str | None, dict]:

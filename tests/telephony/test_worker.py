@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from reactivation.telephony.models import PhoneCall, PhoneEvent
-from tests.reactivation.test_worker import broker, start_worker, stop_worker, wait_for  # noqa: F401
 from tests.telephony.conftest import (
     ZADARMA_KEY,
     ZADARMA_SECRET,
@@ -14,11 +13,12 @@ from tests.telephony.conftest import (
     make_account,
     zadarma_signature,
 )
+from tests.worker import start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_event_is_answered_at_once_and_processed_by_a_worker(broker, client):  # noqa: F811
+def test_the_event_is_answered_at_once_and_processed_by_a_worker(broker, client):
     account = make_account("zadarma", key=ZADARMA_KEY, secret=ZADARMA_SECRET)
     form = {
         "event": "NOTIFY_END",

@@ -3,8 +3,6 @@ while the worker sends to a slow endpoint, signed, once."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 
 import pytest
@@ -18,7 +16,7 @@ from reactivation.services.cases import case_close
 from reactivation.webhooks import services
 from reactivation.webhooks.models import Delivery
 from tests.factories import CaseFactory, UserFactory
-from tests.messaging.test_worker import start_worker, wait_for
+from tests.worker import start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -39,15 +37,14 @@ def test_a_worker_sends_the_event_and_the_product_does_not_wait_for_a_slow_endpo
         name="slow", url=httpserver.url_for("/hook"), events=["case.closed"]
     )
     case = CaseFactory()
-    worker = start_worker({"WEBHOOK_TIMEOUT_SECONDS": "5"})
+    worker = start_worker(pool="solo", env={"WEBHOOK_TIMEOUT_SECONDS": "5"})
     try:
         started = time.monotonic()
         case_close(case=case, status=Case.Status.DECLINED, by=admin)  # commits (autocommit)
         assert time.monotonic() - started < 1.0  # not the endpoint's 1.5 s
         wait_for(lambda: Delivery.objects.filter(state=Delivery.State.SUCCEEDED).exists())
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(30)
+        stop_worker(worker)
         app.control.purge()
     assert len(received) == 1
     body, headers = received[0]
