@@ -79,7 +79,9 @@ def test_client_export_keeps_the_lists_filters(login, owner):
     )
     ClientFactory(external_id="ACTIVE-COFFEE", status=Status.ACTIVE, segment=segment)
     ClientFactory(external_id="LOST-OTHER", status=Status.LOST)
-    rows = csv_rows(login(owner).get(f"/clients/export/?status=lost&segment={segment.pk}&page=3&format=machine"))
+    rows = csv_rows(
+        login(owner).get(f"/clients/export/?status=lost&segment={segment.pk}&page=3&format=machine")
+    )
     assert [r[0] for r in rows[1:]] == ["LOST-COFFEE"]
     row = dict(zip(rows[0], rows[1], strict=True))
     assert (
@@ -254,9 +256,7 @@ def test_the_russian_page_offers_the_machine_format_too(login, owner, russian):
     assert (row["status"], row["cycle_days"]) == ("lost", "30.5")
 
 
-def test_the_queue_csv_from_the_russian_page_names_case_statuses_in_russian(
-    login, alice, russian
-):
+def test_the_queue_csv_from_the_russian_page_names_case_statuses_in_russian(login, alice, russian):
     CaseFactory(client=ClientFactory(external_id="Q1"), assigned_to=alice, priority=2.25)
     rows = ru_rows(b"".join(login(alice).get("/queue/export/").streaming_content).decode())
     row = dict(zip(rows[0], rows[1], strict=True))

@@ -14,12 +14,22 @@ from tests.factories import ClientFactory, SegmentFactory, TransactionFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_manager_filters_the_client_list_and_opens_a_card(live_server, page, log_in, alice, bob, console_errors):
+def test_manager_filters_the_client_list_and_opens_a_card(
+    live_server, page, log_in, alice, bob, console_errors
+):
     coffee = SegmentFactory(code="coffee", name="Coffee beans")
     office = SegmentFactory(code="office", name="Office supplies")
-    mine = ClientFactory(name="Roastery Nord", segment=coffee, manager=alice, status=Status.LOST,
-                         phone="+79161230000", purchase_days=5, cycle_days=21.0,
-                         first_purchase_on=dt.date(2026, 1, 10), last_purchase_on=dt.date(2026, 6, 1))
+    mine = ClientFactory(
+        name="Roastery Nord",
+        segment=coffee,
+        manager=alice,
+        status=Status.LOST,
+        phone="+79161230000",
+        purchase_days=5,
+        cycle_days=21.0,
+        first_purchase_on=dt.date(2026, 1, 10),
+        last_purchase_on=dt.date(2026, 6, 1),
+    )
     TransactionFactory(client=mine, date=dt.date(2026, 6, 1), amount=Decimal("3150.00"))
     ClientFactory(name="Paper House", segment=office, manager=alice, status=Status.ACTIVE)
     ClientFactory(name="Someone Else's", segment=coffee, manager=bob, status=Status.LOST)
@@ -30,7 +40,9 @@ def test_manager_filters_the_client_list_and_opens_a_card(live_server, page, log
 
     page.select_option("#id_status", "lost")
     expect(page.locator("#client-results tbody tr")).to_have_count(1)
-    expect(page).to_have_url(f"{live_server.url}/clients/?q=&segment=&status=lost&manager=&abc_class=&sort=")
+    expect(page).to_have_url(
+        f"{live_server.url}/clients/?q=&segment=&status=lost&manager=&abc_class=&sort="
+    )
 
     page.fill("#id_q", "nord")
     expect(page.locator("#client-results tbody tr")).to_have_count(1)

@@ -128,7 +128,9 @@ def test_an_offers_own_template_comes_before_the_default():
     )
     assert message_template(offer_template_id=template.pk, channel="sms", language="ru") == own
     default_en = MessageTemplate.objects.get(offer_template=None, channel="sms", language="en")
-    assert message_template(offer_template_id=template.pk, channel="sms", language="en") == default_en
+    assert (
+        message_template(offer_template_id=template.pk, channel="sms", language="en") == default_en
+    )
 
 
 def test_admin_lists_and_edits_message_templates(login, admin_user):

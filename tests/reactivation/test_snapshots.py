@@ -201,8 +201,7 @@ def test_nightly_write_keeps_the_activity_tables(base, alice):
 
 def _cohorts() -> dict[tuple, int]:
     return {
-        (row.cohort, row.month, row.segment_id): row.clients
-        for row in CohortActivity.objects.all()
+        (row.cohort, row.month, row.segment_id): row.clients for row in CohortActivity.objects.all()
     }
 
 
